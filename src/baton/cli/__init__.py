@@ -1,0 +1,1 @@
+"""Typer commands: the only module allowed late imports."""

@@ -1,0 +1,92 @@
+"""`baton demo`: one runbook end to end on a throwaway `$BATON_HOME`."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import typer
+
+from baton.cli import views
+from baton.cli.app import console
+from baton.cli.follow import follow
+from baton.domain import actor
+from baton.domain.incident import Incident
+from baton.domain.status import RunStatus
+from baton.runbooks.loader import load_runbook
+from baton.runtime import build_runtime
+from baton.settings import Settings
+from baton.store import items as item_store
+from baton.store import runs as run_store
+
+DEMO_REQUESTER = actor.human("demo-requester")
+DEMO_APPROVER = actor.human("demo-approver")
+DEMO_INCIDENT = Incident(
+    id="INC-DEMO-1",
+    title="checkout-api 5xx error rate above 5% after deploy",
+    severity="high",
+    service="checkout-api",
+    environment="production",
+    cis=["checkout-api", "payments-db"],
+    labels={"alertname": "HighErrorRate", "team": "payments"},
+)
+
+
+def _default_runbook() -> Path:
+    here = Path("runbooks/bad-deploy-rollback.yaml")
+    if here.exists():
+        return here
+    return Path(__file__).resolve().parents[3] / "runbooks" / "bad-deploy-rollback.yaml"
+
+
+def demo(
+    runbook: Path = typer.Option(None, "--runbook", help="Default: runbooks/bad-deploy-rollback.yaml"),
+    home: Path | None = typer.Option(None, "--home", help="Keep state here instead of a temp dir."),
+) -> None:
+    """Run the bad-deploy rollback end to end, approving as a clearly labelled demo approver."""
+    loaded = load_runbook(runbook or _default_runbook())
+    home = home or Path(tempfile.mkdtemp(prefix="baton-demo-"))
+    settings = Settings(home=home)
+    console.rule("[bold]Baton demo[/bold]")
+    console.print(f"state in {home} (SQLite; throwaway)", highlight=False)
+    with build_runtime(settings) as rt:
+        run_id = rt.runner.create(
+            loaded,
+            DEMO_INCIDENT,
+            requested_by=DEMO_REQUESTER,
+            inputs={"state_dir": str(home / "deploys")},
+        )
+        console.print(f"run {run_id} requested by {DEMO_REQUESTER}", highlight=False)
+        status = follow(rt, run_id, lambda: rt.runner.advance(run_id))
+        while status is RunStatus.WAITING:
+            with rt.sessions() as session:
+                items = item_store.list_items(session, run_id=run_id)
+            for item in items:
+                if item.kind != "approval":
+                    console.print(f"[yellow]waiting on {item.kind} {item.title}; stopping[/yellow]")
+                    raise typer.Exit(1)
+                console.print(f"\n[bold]{item.title}[/bold] ({item.id}) shows the approver:")
+                for line in item.content.get("shows", []):
+                    console.print(f"  • {line}", highlight=False, markup=False)
+                console.print(
+                    f"[reverse] DEMO APPROVER [/reverse] {DEMO_APPROVER} approves "
+                    "(a person does this with `baton approve`)",
+                    highlight=False,
+                )
+                status = follow(
+                    rt,
+                    run_id,
+                    lambda i=item.id: rt.runner.answer(
+                        i, by=DEMO_APPROVER, verdict="approve", comment="demo: approved by script"
+                    ).run_status,
+                )
+        with rt.sessions() as session:
+            events = run_store.timeline(session, run_id=run_id)
+        console.print(views.timeline_table(events))
+        console.print(f"run {run_id} [bold]{status}[/bold]; inspect it with:")
+        console.print(f"  BATON_HOME={home} baton runs show {run_id}", highlight=False)
+    raise typer.Exit(0 if status is RunStatus.SUCCEEDED else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

@@ -1,0 +1,99 @@
+"""`baton pending`, `baton approve`, `baton complete`, `baton decide`."""
+
+from __future__ import annotations
+
+import typer
+
+from baton.cli import views
+from baton.cli.app import console, open_runtime, print_json
+from baton.cli.follow import follow
+from baton.cli.runs import exit_code, parse_pairs, summarise, user_actor
+from baton.graph.runner import AnswerOutcome
+from baton.store import items as item_store
+
+
+def pending(
+    run_id: str | None = typer.Option(None, "--run", help="Only this run's items."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Items waiting for a person: approvals, human tasks, decisions, fallbacks."""
+    with open_runtime() as rt, rt.sessions() as session:
+        rows = [
+            (i, item_store.decisions(session, item_id=i.id))
+            for i in item_store.list_items(session, run_id=run_id)
+        ]
+    if as_json:
+        print_json([views.item_json(i, d) for i, d in rows])
+    elif rows:
+        console.print(views.items_table(rows))
+        for item, _ in rows:
+            for line in item.content.get("shows", []):
+                console.print(f"  {item.id} shows: {line}", highlight=False, markup=False)
+    else:
+        console.print("nothing is waiting")
+
+
+def _answer(item_id: str, user: str | None, verdict: str, **kwargs: object) -> None:
+    by = user_actor(user)
+    with open_runtime() as rt:
+        outcome: dict[str, AnswerOutcome] = {}
+
+        def work():  # type: ignore[no-untyped-def]
+            outcome["o"] = rt.runner.answer(item_id, by=by, verdict=verdict, **kwargs)  # type: ignore[arg-type]
+            return outcome["o"].run_status
+
+        with rt.sessions() as session:
+            run_id = item_store.get_item(session, item_id=item_id).run_id
+        status = follow(rt, run_id, work)
+        result = outcome["o"]
+        if result.item_status == "pending":
+            console.print(
+                f"{verdict}d by {by}: {result.approvals}/{result.needed} approvals, still waiting",
+                highlight=False,
+            )
+        summarise(rt, run_id, status)
+    raise typer.Exit(exit_code(status))
+
+
+def approve(
+    item_id: str = typer.Argument(...),
+    user: str = typer.Option(..., "--as", help="Who approves."),
+    reject: bool = typer.Option(False, "--reject", help="Reject instead of approving."),
+    comment: str | None = typer.Option(None, "--comment"),
+) -> None:
+    """Approve (or reject) an approval gate."""
+    _answer(item_id, user, "reject" if reject else "approve", comment=comment)
+
+
+def complete(
+    item_id: str = typer.Argument(...),
+    user: str = typer.Option(..., "--as", help="Who did the work."),
+    outputs: list[str] = typer.Option([], "--output", help="Declared output as key=value."),
+    failed: bool = typer.Option(False, "--failed", help="The work could not be done."),
+    comment: str | None = typer.Option(None, "--comment", help="Notes for the record."),
+) -> None:
+    """Mark a human task (or a failed action handed to a person) done."""
+    _answer(
+        item_id,
+        user,
+        "fail" if failed else "complete",
+        comment=comment,
+        outputs=parse_pairs(outputs, "output"),
+    )
+
+
+def decide(
+    item_id: str = typer.Argument(...),
+    user: str = typer.Option(..., "--as", help="Who decides."),
+    choice: str = typer.Option(..., "--choice", help="One of the decision's options."),
+    comment: str | None = typer.Option(None, "--comment"),
+) -> None:
+    """Choose a branch at a decision made by a person."""
+    _answer(item_id, user, "choose", choice=choice, comment=comment)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(pending)
+    app.command()(approve)
+    app.command()(complete)
+    app.command()(decide)

@@ -1,0 +1,66 @@
+"""`baton validate` and `baton schema`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from baton.cli.app import console, err_console, print_json
+from baton.errors import BatonError, RunbookInvalid
+from baton.runbooks.loader import load_runbook
+from baton.runbooks.schema import json_schema
+
+
+def validate(
+    paths: list[Path] = typer.Argument(..., help="Runbook files or folders of *.yaml."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable result."),
+) -> None:
+    """Check runbooks; exit 1 if any has a problem (every problem is listed)."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path])
+    results = []
+    failed = False
+    for file in files:
+        try:
+            loaded = load_runbook(file)
+        except RunbookInvalid as exc:
+            failed = True
+            problems = [str(p) for p in exc.problems]
+            results.append({"file": str(file), "ok": False, "problems": problems})
+            if not as_json:
+                for problem in problems:
+                    err_console.print(f"[red]error[/red]: {problem}", highlight=False)
+        except BatonError as exc:
+            failed = True
+            results.append({"file": str(file), "ok": False, "problems": [exc.message]})
+            if not as_json:
+                err_console.print(f"[red]error[/red]: {exc.message}", highlight=False)
+        else:
+            results.append(
+                {"file": str(file), "ok": True, "id": loaded.runbook.id, "version": loaded.version}
+            )
+            if not as_json:
+                console.print(
+                    f"[green]ok[/green] {file} ({loaded.runbook.id}, {len(loaded.runbook.tasks)}"
+                    f" tasks, {loaded.version[:19]}…)",
+                    highlight=False,
+                )
+    if as_json:
+        print_json(results)
+    if not files:
+        err_console.print("error: no runbook files found")
+        failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+def schema() -> None:
+    """Print the runbook JSON Schema (for editors: yaml-language-server $schema)."""
+    print_json(json_schema())
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(validate)
+    app.command()(schema)

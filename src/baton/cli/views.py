@@ -1,0 +1,164 @@
+"""Stable `--json` shapes and Rich tables for runs, tasks, items and timelines.
+
+The JSON shapes are a public contract for scripts (see docs/cli-json.md): add fields, never
+rename or remove them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from baton.store.models import (
+    DecisionRow,
+    PendingItemRow,
+    RunEventRow,
+    RunRow,
+    TaskExecutionRow,
+)
+
+STATUS_STYLE = {
+    "pending": "dim",
+    "running": "bold cyan",
+    "waiting": "bold yellow",
+    "succeeded": "green",
+    "failed": "bold red",
+    "skipped": "dim",
+    "cancelled": "magenta",
+    "answered": "green",
+    "applied": "green",
+    "expired": "red",
+}
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def run_json(run: RunRow) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "runbook_id": run.runbook_id,
+        "runbook_version": run.runbook_version,
+        "incident_id": run.incident_id,
+        "status": run.status,
+        "requested_by": run.requested_by,
+        "inputs": run.inputs,
+        "halt_reason": run.halt_reason,
+        "created_at": iso(run.created_at),
+        "finished_at": iso(run.finished_at),
+    }
+
+
+def task_json(row: TaskExecutionRow) -> dict[str, Any]:
+    return {
+        "id": row.task_id,
+        "type": row.task_type,
+        "status": row.status,
+        "actor": row.actor,
+        "attempt": row.attempt,
+        "started_at": iso(row.started_at),
+        "finished_at": iso(row.finished_at),
+        "error": row.error,
+        "output": row.output,
+    }
+
+
+def item_json(item: PendingItemRow, decisions: list[DecisionRow]) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "run_id": item.run_id,
+        "task_id": item.task_id,
+        "kind": item.kind,
+        "status": item.status,
+        "title": item.title,
+        "roles": item.roles,
+        "min_approvals": item.min_approvals,
+        "decisions": [
+            {"actor": d.actor, "verdict": d.verdict, "comment": d.comment, "at": iso(d.at)}
+            for d in decisions
+        ],
+        "content": item.content,
+        "content_hash": item.content_hash,
+        "requested_by": item.requested_by,
+        "due_at": iso(item.due_at),
+        "created_at": iso(item.created_at),
+    }
+
+
+def event_json(event: RunEventRow) -> dict[str, Any]:
+    return {
+        "at": iso(event.at),
+        "kind": event.kind,
+        "task_id": event.task_id,
+        "status": event.status,
+        "actor": event.actor,
+        "detail": event.detail,
+    }
+
+
+def styled(status: str | None) -> Text:
+    return Text(status or "", style=STATUS_STYLE.get(status or "", ""))
+
+
+def task_table(run: RunRow, tasks: list[TaskExecutionRow], order: list[str]) -> Table:
+    table = Table(title=f"{run.id} · {run.runbook_id} · {run.status}", title_justify="left")
+    for column in ("task", "type", "status", "actor", "attempt", "took", "note"):
+        table.add_column(column)
+    by_id = {t.task_id: t for t in tasks}
+    for task_id in order:
+        row = by_id.get(task_id)
+        if row is None:
+            continue
+        took = ""
+        if row.started_at and row.finished_at:
+            took = f"{(row.finished_at - row.started_at).total_seconds():.2f}s"
+        table.add_row(
+            task_id,
+            row.task_type,
+            styled(row.status),
+            row.actor or "",
+            str(row.attempt or ""),
+            took,
+            Text((row.error or "")[:80]),
+        )
+    return table
+
+
+def timeline_table(events: list[RunEventRow]) -> Table:
+    table = Table(title="timeline", title_justify="left")
+    for column in ("time (UTC)", "what", "status", "actor", "detail"):
+        table.add_column(column)
+    for e in events:
+        what = f"task {e.task_id}" if e.task_id else e.kind
+        detail = {k: v for k, v in (e.detail or {}).items() if v not in (None, "", {})}
+        table.add_row(
+            e.at.strftime("%H:%M:%S.%f")[:-3],
+            what if e.kind in {"task", "run"} else f"{what} ({e.kind})",
+            styled(e.status),
+            e.actor,
+            Text(", ".join(f"{k}={v}" for k, v in detail.items())[:100]),
+        )
+    return table
+
+
+def items_table(items: list[tuple[PendingItemRow, list[DecisionRow]]]) -> Table:
+    table = Table(title="pending items", title_justify="left")
+    for column in ("item", "kind", "run", "task", "title", "roles", "approvals", "due"):
+        table.add_column(column)
+    for item, decisions in items:
+        approvals = sum(d.verdict == "approve" for d in decisions)
+        table.add_row(
+            item.id,
+            item.kind,
+            item.run_id,
+            item.task_id,
+            item.title,
+            ", ".join(item.roles),
+            f"{approvals}/{item.min_approvals}" if item.kind == "approval" else "",
+            item.due_at.strftime("%Y-%m-%d %H:%M") if item.due_at else "",
+        )
+    return table

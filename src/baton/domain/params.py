@@ -1,0 +1,53 @@
+"""Parameter schemas of the built-in executors.
+
+They live here, below both `runbooks` (which validates a runbook's `params` against them)
+and `tools` (whose executors receive them), so both layers agree on one definition.
+String fields may hold templates; they are rendered before an executor sees them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CommandParams(BaseModel):
+    """Run a program with an argv list: no shell, so no quoting or injection surprises."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    argv: list[str] = Field(min_length=1, description="Program and arguments; no shell.")
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict, description="Added to a minimal env.")
+    expect_exit: list[int] = Field(default_factory=lambda: [0])
+
+
+class HttpParams(BaseModel):
+    """One HTTP request with a JSON body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    url: str = Field(min_length=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, alias="json")
+    expect_status: list[int] = Field(
+        default_factory=list, description="Accepted statuses; default any 2xx."
+    )
+
+
+class WaitParams(BaseModel):
+    """A durable delay: the due time is fixed when the wait first starts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(ge=0, le=7 * 24 * 3600)
+
+
+EXECUTOR_PARAMS: dict[str, type[BaseModel]] = {
+    "command": CommandParams,
+    "http": HttpParams,
+    "wait": WaitParams,
+}
+"""Executors a runbook may name, with the schema of their `params`."""

@@ -1,0 +1,80 @@
+"""Exception tree with stable codes.
+
+Every error a user can see is a `BatonError`: the CLI prints `code: message` (no traceback
+unless `--debug`) and the API will map `status` to an HTTP status.
+"""
+
+from __future__ import annotations
+
+
+class BatonError(Exception):
+    """Base of every error Baton reports to a person or a script."""
+
+    code = "baton_error"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(BatonError):
+    """Settings or the environment are unusable (e.g. `$BATON_HOME` not writable)."""
+
+    code = "config_error"
+    status = 500
+
+
+class StorageError(BatonError):
+    """The database could not be opened or written."""
+
+    code = "storage_error"
+    status = 503
+
+
+class InputError(BatonError):
+    """A file or argument given by the user is unusable (missing, unreadable, malformed)."""
+
+    code = "input_error"
+    status = 400
+
+
+class RunbookInvalid(BatonError):
+    """A runbook failed to parse or validate; `problems` lists every finding."""
+
+    code = "runbook_invalid"
+    status = 422
+
+    def __init__(self, problems: list[object]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class NotFound(BatonError):
+    """An id (run, item, runbook) names nothing we know."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(BatonError):
+    """The request is stale or already answered: nothing was changed."""
+
+    code = "conflict"
+    status = 409
+
+
+class Forbidden(BatonError):
+    """The actor may not do this (e.g. approving their own request)."""
+
+    code = "forbidden"
+    status = 403
+
+
+class RunLocked(Conflict):
+    """Another process is advancing this run right now."""
+
+    code = "run_locked"

@@ -1,0 +1,1 @@
+"""Runbook → LangGraph StateGraph compiler, node factories and the runner."""

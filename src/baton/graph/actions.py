@@ -1,0 +1,150 @@
+"""Run an action through the ledger so a crash never repeats a completed side effect.
+
+On entry the latest ledger entry for (run, task) decides what happens:
+- completed and succeeded, or failed with no attempts left → reuse the stored result;
+- completed and failed with attempts left → the next attempt, under a new key;
+- intent without result (the process died mid-call) → run again under the same key if the
+  action is idempotent, otherwise report it in doubt so a person verifies it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from baton.domain import actor
+from baton.domain.envelope import ActionResult, ResultStatus
+from baton.domain.status import TaskStatus
+from baton.graph.deps import EngineDeps
+from baton.runbooks.model import ActionTask
+from baton.store import ledger
+from baton.store import runs as run_store
+from baton.store.db import transaction
+from baton.store.models import LedgerRow
+from baton.tools.executors.base import ExecutionContext, Executor
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: ActionResult | None
+    attempt: int
+    in_doubt: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and self.result.ok
+
+
+def perform(
+    deps: EngineDeps,
+    *,
+    run_id: str,
+    task: ActionTask,
+    executor: Executor,
+    params: BaseModel,
+    hand_failure_to_human: bool,
+) -> Outcome:
+    """Execute `task` at most once per attempt; records task transitions with the ledger."""
+    idempotent = task.idempotent if task.idempotent is not None else executor.is_idempotent(params)
+    max_attempts = task.retries + 1
+    with deps.sessions() as session:
+        last = ledger.latest_entry(session, run_id=run_id, task_id=task.id)
+    attempt = 0
+    if last is not None:
+        if last.state == ledger.COMPLETED:
+            result = ActionResult.model_validate(last.result)
+            if result.ok or last.attempt >= max_attempts:
+                return Outcome(result, last.attempt)
+            attempt = last.attempt
+        elif not idempotent:
+            return Outcome(None, last.attempt, in_doubt=True)
+        else:
+            with transaction(deps.sessions) as session:
+                ledger.note_reexecution(session, key=last.key)
+            result = _execute(executor, params, task, run_id, last)
+            if _settle(deps, run_id, task, last, result, max_attempts, hand_failure_to_human):
+                return Outcome(result, last.attempt)
+            attempt = last.attempt
+    while True:
+        attempt += 1
+        with transaction(deps.sessions) as session:
+            entry = ledger.record_intent(
+                session,
+                run_id=run_id,
+                task_id=task.id,
+                attempt=attempt,
+                executor=task.executor,
+                idempotent=idempotent,
+                invocation={"params": params.model_dump(mode="json", by_alias=True)},
+            )
+            run_store.transition_task(
+                session,
+                run_id=run_id,
+                task_id=task.id,
+                status=TaskStatus.RUNNING,
+                actor=actor.automation(task.executor),
+                attempt=attempt,
+                detail={"idempotency_key": entry.key},
+            )
+        result = _execute(executor, params, task, run_id, entry)
+        if _settle(deps, run_id, task, entry, result, max_attempts, hand_failure_to_human):
+            return Outcome(result, attempt)
+        time.sleep(deps.retry_backoff_seconds * 2 ** (attempt - 1))
+
+
+def _execute(
+    executor: Executor, params: BaseModel, task: ActionTask, run_id: str, entry: LedgerRow
+) -> ActionResult:
+    ctx = ExecutionContext(
+        run_id=run_id,
+        task_id=task.id,
+        attempt=entry.attempt,
+        idempotency_key=entry.key,
+        intent_at=entry.intent_at,
+        timeout=task.timeout,
+    )
+    try:
+        return executor.execute(params, ctx)
+    except Exception as exc:  # an executor bug must not lose the ledger entry
+        return ActionResult(
+            status=ResultStatus.FAILED,
+            error=f"executor {task.executor} raised {type(exc).__name__}: {exc}",
+        )
+
+
+def _settle(
+    deps: EngineDeps,
+    run_id: str,
+    task: ActionTask,
+    entry: LedgerRow,
+    result: ActionResult,
+    max_attempts: int,
+    hand_failure_to_human: bool,
+) -> bool:
+    """Record the result (and the task's final status if this is the last word); True if done."""
+    final = result.ok or entry.attempt >= max_attempts
+    with transaction(deps.sessions) as session:
+        ledger.record_result(session, key=entry.key, result=result.model_dump(mode="json"))
+        if final and not (hand_failure_to_human and not result.ok):
+            run_store.transition_task(
+                session,
+                run_id=run_id,
+                task_id=task.id,
+                status=TaskStatus.SUCCEEDED if result.ok else TaskStatus.FAILED,
+                actor=actor.automation(task.executor),
+                output=result.data,
+                error=result.error,
+                detail={"idempotency_key": entry.key, "result": result.status.value},
+            )
+        elif not result.ok:
+            run_store.add_event(
+                session,
+                run_id=run_id,
+                task_id=task.id,
+                kind="attempt_failed",
+                actor=actor.automation(task.executor),
+                detail={"attempt": entry.attempt, "error": result.error},
+            )
+    return final

@@ -1,0 +1,16 @@
+"""What graph nodes need from the layers below, wired once by the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from baton.store.db import SessionFactory
+from baton.tools.executors.base import Executor
+
+
+@dataclass(frozen=True)
+class EngineDeps:
+    sessions: SessionFactory
+    executors: Mapping[str, Executor]
+    retry_backoff_seconds: float = 1.0

@@ -1,0 +1,51 @@
+"""Whether a task runs, is skipped or is cancelled, from the state of what it needs. Pure.
+
+- the run halted (a `fail` task failed, or someone cancelled) → cancelled
+- a need failed under `on_failure: fail`, or was cancelled → cancelled
+- a need is an approval that was not granted → skipped (a gate protects what follows it)
+- a decision upstream chose a branch that does not lead here → skipped
+- every need was skipped → skipped (a join after branches runs if any branch ran)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from baton.domain.status import TaskStatus
+from baton.graph.state import RunState
+from baton.runbooks.model import DecisionTask, Runbook
+
+
+class Verdict(StrEnum):
+    RUN = "run"
+    SKIP = "skip"
+    CANCEL = "cancel"
+
+
+def precheck(
+    runbook: Runbook, task_id: str, needs: list[str], state: RunState
+) -> tuple[Verdict, str | None]:
+    """(verdict, reason) for `task_id` given the statuses of its effective needs."""
+    if state.get("halt"):
+        return Verdict.CANCEL, f"run halted: {state['halt']}"
+    tasks = state.get("tasks", {})
+    statuses = {n: tasks[n]["status"] if n in tasks else TaskStatus.PENDING for n in needs}
+    for need, status in statuses.items():
+        if status == TaskStatus.CANCELLED:
+            return Verdict.CANCEL, f"{need} was cancelled"
+        if status == TaskStatus.FAILED:
+            upstream = runbook.task(need)
+            if upstream.type == "approval":
+                return Verdict.SKIP, f"approval {need} was not granted"
+            if upstream.on_failure == "fail":
+                return Verdict.CANCEL, f"{need} failed"
+    for need in needs:
+        upstream = runbook.task(need)
+        if isinstance(upstream, DecisionTask) and statuses[need] == TaskStatus.SUCCEEDED:
+            in_branches = any(task_id in targets for targets in upstream.on.values())
+            choice = tasks[need].get("choice")
+            if in_branches and task_id not in upstream.on.get(choice or "", []):
+                return Verdict.SKIP, f"{need} chose {choice!r}"
+    if needs and all(s == TaskStatus.SKIPPED for s in statuses.values()):
+        return Verdict.SKIP, "everything it needs was skipped"
+    return Verdict.RUN, None

@@ -1,0 +1,453 @@
+"""Start, advance, answer, cancel and recover runs. Every path holds the run's lock.
+
+The database is the source of truth for what people decided; the graph is resumed from it.
+So a crash between recording an answer and resuming the graph loses nothing: the next
+`advance` finds the answered item whose interrupt is still pending and resumes with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command, Interrupt, StateSnapshot
+from langchain_core.runnables import RunnableConfig
+
+from baton.domain import actor
+from baton.domain.incident import Incident
+from baton.domain.status import ItemKind, ItemStatus, RunStatus, TaskStatus
+from baton.errors import Conflict, Forbidden, InputError
+from baton.graph.compiler import RunGraph, compile_runbook, recursion_limit
+from baton.graph.deps import EngineDeps
+from baton.graph.items import content_hash, item_content
+from baton.graph.state import initial_state
+from baton.runbooks.canonical import runbook_from_canonical
+from baton.runbooks.inputs import resolve_values
+from baton.runbooks.loader import LoadedRunbook
+from baton.runbooks.model import DecisionTask, HumanTask, Runbook
+from baton.store import items as item_store
+from baton.store import runs as run_store
+from baton.store.db import transaction
+from baton.store.locks import RunLocks
+from baton.store.models import PendingItemRow, utcnow
+
+VERDICTS: dict[str, set[str]] = {
+    ItemKind.APPROVAL: {"approve", "reject"},
+    ItemKind.HUMAN: {"complete", "fail"},
+    ItemKind.DECISION: {"choose"},
+    ItemKind.FALLBACK: {"complete", "fail"},
+}
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    item_id: str
+    item_status: str
+    approvals: int
+    needed: int
+    run_status: RunStatus
+
+
+class Runner:
+    """The one place that moves runs forward."""
+
+    def __init__(
+        self, deps: EngineDeps, checkpointer: BaseCheckpointSaver[Any], locks: RunLocks
+    ) -> None:
+        self.deps = deps
+        self.checkpointer = checkpointer
+        self.locks = locks
+        self._graphs: dict[str, tuple[Runbook, RunGraph]] = {}
+
+    # ---- graphs -------------------------------------------------------------------------
+
+    def graph_for(self, version: str) -> tuple[Runbook, RunGraph]:
+        """The compiled graph of a stored runbook version (runs are pinned to theirs)."""
+        if version not in self._graphs:
+            with self.deps.sessions() as session:
+                canonical = run_store.get_runbook_canonical(session, version=version)
+            runbook = runbook_from_canonical(canonical)
+            self._graphs[version] = (
+                runbook,
+                compile_runbook(runbook, self.deps, self.checkpointer),
+            )
+        return self._graphs[version]
+
+    def _config(self, run_id: str, runbook: Runbook) -> RunnableConfig:
+        return {"configurable": {"thread_id": run_id}, "recursion_limit": recursion_limit(runbook)}
+
+    def snapshot(self, run_id: str) -> StateSnapshot:
+        with self.deps.sessions() as session:
+            run = run_store.get_run(session, run_id=run_id)
+        runbook, graph = self.graph_for(run.runbook_version)
+        return graph.get_state(self._config(run_id, runbook))
+
+    # ---- start --------------------------------------------------------------------------
+
+    def create(
+        self,
+        loaded: LoadedRunbook,
+        incident: Incident,
+        *,
+        requested_by: str,
+        inputs: Mapping[str, object] | None = None,
+    ) -> str:
+        """Record a new run (pinned version, incident, every task pending) without running it."""
+        values = resolve_values(loaded.runbook.inputs, inputs or {}, what="input")
+        incident_id = incident.id or f"inc_{uuid.uuid4().hex[:10]}"
+        body = incident.model_dump(mode="json") | {"id": incident_id}
+        run_id = f"run_{uuid.uuid4().hex[:12]}"
+        with transaction(self.deps.sessions) as session:
+            run_store.save_runbook_version(
+                session,
+                version=loaded.version,
+                runbook_id=loaded.runbook.id,
+                title=loaded.runbook.title,
+                canonical=loaded.canonical,
+                source=loaded.source,
+            )
+            run_store.save_incident(session, incident_id=incident_id, body=body)
+            run_store.create_run(
+                session,
+                run_id=run_id,
+                runbook_id=loaded.runbook.id,
+                runbook_version=loaded.version,
+                incident_id=incident_id,
+                requested_by=requested_by,
+                inputs=dict(values),
+                task_types={t.id: t.type for t in loaded.runbook.tasks},
+            )
+        return run_id
+
+    def start(
+        self,
+        loaded: LoadedRunbook,
+        incident: Incident,
+        *,
+        requested_by: str,
+        inputs: Mapping[str, object] | None = None,
+    ) -> tuple[str, RunStatus]:
+        run_id = self.create(loaded, incident, requested_by=requested_by, inputs=inputs)
+        return run_id, self.advance(run_id)
+
+    # ---- advance ------------------------------------------------------------------------
+
+    def advance(self, run_id: str) -> RunStatus:
+        """Move the run as far as it can go: to completion, or until it waits on people."""
+        with self.locks.hold(run_id):
+            return self._advance_locked(run_id)
+
+    def _advance_locked(self, run_id: str) -> RunStatus:
+        with self.deps.sessions() as session:
+            run = run_store.get_run(session, run_id=run_id)
+        if RunStatus(run.status).terminal:
+            return RunStatus(run.status)
+        runbook, graph = self.graph_for(run.runbook_version)
+        config = self._config(run_id, runbook)
+        while True:
+            snap = graph.get_state(config)
+            graph_input: Any
+            if snap.metadata is None:
+                graph_input = initial_state()
+            elif snap.interrupts:
+                resume = self._resume_values(run_id, snap)
+                if not resume:
+                    return self._wait(run_id, runbook, snap.interrupts)
+                graph_input = Command(resume=resume)
+            elif snap.next:
+                graph_input = None  # the process died mid-step; continue from the checkpoint
+            else:
+                return self._finish(run_id, snap)
+            with transaction(self.deps.sessions) as session:
+                run_store.set_run_status(
+                    session, run_id=run_id, status=RunStatus.RUNNING, actor=actor.SYSTEM
+                )
+            graph.invoke(graph_input, config, durability="sync")
+
+    def _resume_values(self, run_id: str, snap: StateSnapshot) -> dict[str, Any]:
+        """Resume values for pending interrupts that people (or timeouts) have answered."""
+        halt = (snap.values or {}).get("halt")
+        resume: dict[str, Any] = {}
+        with transaction(self.deps.sessions) as session:
+            run = run_store.get_run(session, run_id=run_id)
+            for pending in snap.interrupts:
+                item = item_store.get_item_for_task(
+                    session, run_id=run_id, task_id=pending.value["task_id"]
+                )
+                if item is not None and item.answer is not None and item.status in (
+                    ItemStatus.ANSWERED,
+                    ItemStatus.EXPIRED,
+                ):
+                    resume[pending.id] = item.answer
+                elif halt or run.cancel_requested_by:
+                    reason = halt or f"cancelled by {run.cancel_requested_by}"
+                    resume[pending.id] = {"status": TaskStatus.CANCELLED.value, "reason": reason}
+                    run_store.transition_task(
+                        session,
+                        run_id=run_id,
+                        task_id=pending.value["task_id"],
+                        status=TaskStatus.CANCELLED,
+                        actor=run.cancel_requested_by or actor.SYSTEM,
+                        detail={"reason": reason},
+                    )
+                    if item is not None:
+                        item_store.set_item_status(session, item=item, status=ItemStatus.CANCELLED)
+        return resume
+
+    def _wait(self, run_id: str, runbook: Runbook, interrupts: tuple[Interrupt, ...]) -> RunStatus:
+        """Make sure every pending interrupt has its item, then mark the run waiting."""
+        pending_tasks = set()
+        with transaction(self.deps.sessions) as session:
+            run = run_store.get_run(session, run_id=run_id)
+            for pending in interrupts:
+                task_id = pending.value["task_id"]
+                pending_tasks.add(task_id)
+                kind = ItemKind(pending.value["kind"])
+                title, content, roles, min_approvals = item_content(
+                    session, run_id=run_id, runbook=runbook, task_id=task_id, kind=kind
+                )
+                timeout = runbook.task(task_id).timeout
+                _, created = item_store.ensure_item(
+                    session,
+                    run_id=run_id,
+                    task_id=task_id,
+                    kind=kind,
+                    interrupt_id=pending.id,
+                    title=title,
+                    content=content,
+                    content_hash=content_hash(content),
+                    requested_by=run.requested_by,
+                    roles=roles,
+                    min_approvals=min_approvals,
+                    due_at=utcnow() + timedelta(seconds=timeout) if timeout else None,
+                )
+                if created:
+                    run_store.transition_task(
+                        session,
+                        run_id=run_id,
+                        task_id=task_id,
+                        status=TaskStatus.WAITING,
+                        actor=actor.SYSTEM,
+                        detail={"item_id": item_store.item_id_for(run_id, task_id), "kind": kind},
+                    )
+            self._settle_items(session, run_id, pending_tasks)
+            run_store.set_run_status(
+                session, run_id=run_id, status=RunStatus.WAITING, actor=actor.SYSTEM
+            )
+        return RunStatus.WAITING
+
+    def _settle_items(self, session: Any, run_id: str, still_pending: set[str]) -> None:
+        """Answered items whose interrupt the graph has consumed are applied."""
+        for item in item_store.list_items(session, status=ItemStatus.ANSWERED, run_id=run_id):
+            if item.task_id not in still_pending:
+                item_store.set_item_status(session, item=item, status=ItemStatus.APPLIED)
+
+    def _finish(self, run_id: str, snap: StateSnapshot) -> RunStatus:
+        halt = (snap.values or {}).get("halt")
+        with transaction(self.deps.sessions) as session:
+            run = run_store.get_run(session, run_id=run_id)
+            if run.cancel_requested_by:
+                status = RunStatus.CANCELLED
+            elif halt:
+                status = RunStatus.FAILED
+            else:
+                status = RunStatus.SUCCEEDED
+            run.halt_reason = halt
+            self._settle_items(session, run_id, set())
+            run_store.set_run_status(
+                session,
+                run_id=run_id,
+                status=status,
+                actor=run.cancel_requested_by or actor.SYSTEM,
+                detail={"halt": halt} if halt else None,
+            )
+        return status
+
+    # ---- people -------------------------------------------------------------------------
+
+    def answer(
+        self,
+        item_id: str,
+        *,
+        by: str,
+        verdict: str,
+        comment: str | None = None,
+        outputs: Mapping[str, object] | None = None,
+        choice: str | None = None,
+    ) -> AnswerOutcome:
+        """Record a person's answer to a pending item, then advance the run if it is settled.
+
+        Unknown, stale or already-answered items raise and change nothing.
+        """
+        if not actor.is_human(by):
+            raise Forbidden(f"only people answer items; {by} is not a person")
+        with self.deps.sessions() as session:
+            run_id = item_store.get_item(session, item_id=item_id).run_id
+        with self.locks.hold(run_id):
+            with self.deps.sessions() as session:
+                version = run_store.get_run(session, run_id=run_id).runbook_version
+            runbook, graph = self.graph_for(version)
+            live = {i.id for i in graph.get_state(self._config(run_id, runbook)).interrupts}
+            with transaction(self.deps.sessions) as session:
+                item = item_store.get_item(session, item_id=item_id)
+                run = run_store.get_run(session, run_id=run_id)
+                settled = self._record_answer(
+                    session, item, run.requested_by, runbook, live, by, verdict, comment,
+                    dict(outputs or {}), choice,
+                )
+                approvals = sum(
+                    d.verdict == "approve" for d in item_store.decisions(session, item_id=item_id)
+                )
+                outcome_status, needed = item.status, item.min_approvals
+            status = self._advance_locked(run_id) if settled else RunStatus.WAITING
+        return AnswerOutcome(item_id, outcome_status, approvals, needed, status)
+
+    def _record_answer(
+        self,
+        session: Any,
+        item: PendingItemRow,
+        requested_by: str,
+        runbook: Runbook,
+        live_interrupts: set[str],
+        by: str,
+        verdict: str,
+        comment: str | None,
+        outputs: dict[str, object],
+        choice: str | None,
+    ) -> bool:
+        if item.status != ItemStatus.PENDING:
+            raise Conflict(f"item {item.id} is already {item.status}; nothing changed")
+        if item.interrupt_id not in live_interrupts:
+            raise Conflict(f"item {item.id} is stale: its run no longer waits on it")
+        kind = ItemKind(item.kind)
+        if verdict not in VERDICTS[kind]:
+            allowed = " or ".join(sorted(VERDICTS[kind]))
+            raise InputError(f"item {item.id} is a {kind} item: answer it with {allowed}")
+        task = runbook.task(item.task_id)
+        if kind is ItemKind.APPROVAL and by == requested_by:
+            raise Forbidden(f"{by} requested this run and cannot approve its gates")
+        earlier = item_store.decisions(session, item_id=item.id)
+        if any(d.actor == by for d in earlier):
+            raise Conflict(f"{by} already answered item {item.id}; nothing changed")
+        values: dict[str, object] = {}
+        if isinstance(task, HumanTask) and verdict == "complete":
+            values = dict(resolve_values(task.outputs, outputs, what="output"))
+        elif outputs:
+            raise InputError(f"item {item.id} takes no outputs")
+        if kind is ItemKind.DECISION:
+            assert isinstance(task, DecisionTask)
+            if choice not in task.options:
+                raise InputError(f"choose one of {', '.join(task.options)} (got {choice!r})")
+        item_store.add_decision(
+            session, item_id=item.id, actor=by, verdict=verdict, comment=comment, outputs=values
+        )
+        if verdict == "approve" and len(earlier) + 1 < item.min_approvals:
+            return False
+        status, reason, output = self._settle(kind, verdict, by, comment, values, choice, earlier)
+        answer: dict[str, Any] = {"status": status.value, "reason": reason, "by": by}
+        if choice is not None:
+            answer["choice"] = choice
+        item_store.answer_item(session, item=item, answer=answer)
+        run_store.transition_task(
+            session,
+            run_id=item.run_id,
+            task_id=item.task_id,
+            status=status,
+            actor=by,
+            output=output,
+            error=reason if status is TaskStatus.FAILED else None,
+            detail={"item_id": item.id, "verdict": verdict, "comment": comment},
+        )
+        return True
+
+    @staticmethod
+    def _settle(
+        kind: ItemKind,
+        verdict: str,
+        by: str,
+        comment: str | None,
+        values: dict[str, object],
+        choice: str | None,
+        earlier: list[Any],
+    ) -> tuple[TaskStatus, str | None, dict[str, Any]]:
+        note = f": {comment}" if comment else ""
+        if verdict == "reject":
+            return TaskStatus.FAILED, f"rejected by {by}{note}", {"rejected_by": by}
+        if verdict == "fail":
+            return TaskStatus.FAILED, f"marked failed by {by}{note}", {"failed_by": by}
+        if kind is ItemKind.APPROVAL:
+            approvers = [d.actor for d in earlier if d.verdict == "approve"] + [by]
+            return TaskStatus.SUCCEEDED, None, {"approved_by": approvers, "comment": comment}
+        if kind is ItemKind.DECISION:
+            return TaskStatus.SUCCEEDED, None, {"choice": choice, "decided_by": by}
+        return TaskStatus.SUCCEEDED, None, {**values, "completed_by": by, "notes": comment}
+
+    def cancel(self, run_id: str, *, by: str, reason: str | None = None) -> RunStatus:
+        """Cancel a run that waits on people: its pending gates are cancelled, nothing runs."""
+        with self.locks.hold(run_id):
+            with transaction(self.deps.sessions) as session:
+                run = run_store.get_run(session, run_id=run_id)
+                if RunStatus(run.status).terminal:
+                    raise Conflict(f"run {run_id} already {run.status}")
+                run.cancel_requested_by = by
+                run_store.add_event(
+                    session, run_id=run_id, kind="cancel_requested", actor=by,
+                    detail={"reason": reason},
+                )
+            return self._advance_locked(run_id)
+
+    # ---- recovery -----------------------------------------------------------------------
+
+    def expire_overdue(self) -> list[str]:
+        """Time out pending items past their due time; returns the affected run ids."""
+        now = utcnow()
+        with self.deps.sessions() as session:
+            overdue = [
+                (i.id, i.run_id)
+                for i in item_store.list_items(session)
+                if i.due_at is not None and i.due_at <= now
+            ]
+        touched = []
+        for item_id, run_id in overdue:
+            with self.locks.hold(run_id), transaction(self.deps.sessions) as session:
+                item = item_store.get_item(session, item_id=item_id)
+                if item.status != ItemStatus.PENDING:
+                    continue
+                reason = f"no answer by {item.due_at:%Y-%m-%d %H:%M:%S} UTC (timeout)"
+                item_store.answer_item(
+                    session, item=item, answer={"status": TaskStatus.FAILED.value, "reason": reason}
+                )
+                item_store.set_item_status(session, item=item, status=ItemStatus.EXPIRED)
+                run_store.transition_task(
+                    session, run_id=run_id, task_id=item.task_id, status=TaskStatus.FAILED,
+                    actor=actor.SYSTEM, error=reason, detail={"item_id": item_id},
+                )
+            touched.append(run_id)
+        return touched
+
+    def recoverable(self) -> list[str]:
+        """Runs that need a push: mid-step with no live owner, or answered but not resumed."""
+        with self.deps.sessions() as session:
+            running = [r.id for r in run_store.list_runs(session, status=RunStatus.RUNNING, limit=10_000)]
+            answered = {
+                i.run_id
+                for i in item_store.list_items(session, status=ItemStatus.ANSWERED)
+            }
+        orphaned = [r for r in running if not self.locks.held_elsewhere(r)]
+        return sorted(set(orphaned) | answered)
+
+    def recover(self, *, on_run: Callable[[str, RunStatus], None] | None = None) -> dict[str, RunStatus]:
+        """Expire overdue items and advance every run that was left mid-step."""
+        run_ids = sorted(set(self.expire_overdue()) | set(self.recoverable()))
+        results: dict[str, RunStatus] = {}
+        for run_id in run_ids:
+            with transaction(self.deps.sessions) as session:
+                run_store.add_event(session, run_id=run_id, kind="recovery", actor=actor.SYSTEM)
+            results[run_id] = self.advance(run_id)
+            if on_run:
+                on_run(run_id, results[run_id])
+        return results

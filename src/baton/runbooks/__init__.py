@@ -1,0 +1,1 @@
+"""The runbook DSL: YAML → pydantic models, validation with file/line/column, versions."""

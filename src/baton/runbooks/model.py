@@ -1,0 +1,164 @@
+"""Pydantic models of a runbook. `extra="forbid"` everywhere: a typo is an error, not a no-op.
+
+A runbook is a DAG of tasks linked by `needs`. Task ids are identifiers (letters, digits,
+underscore) because they become graph node names and template attributes
+(`{{ tasks.diagnose.output.stdout }}`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from baton.domain.incident import Severity
+
+TASK_ID = r"^[a-z][a-z0-9_]{0,63}$"
+RUNBOOK_ID = r"^[a-z][a-z0-9_.-]{0,127}$"
+_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from `90`, `"90s"`, `"5m"`, `"1h30m"` or `"2d"`."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '5m' or '1h30m'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)) and any(m.groups()):
+        d, h, mi, s = m.groups()
+        seconds = int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+    else:
+        raise ValueError(
+            f"invalid duration {value!r}: use seconds or a string like '30s', '5m', '1h30m', '2d'"
+        )
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Trigger(_Strict):
+    """Which alerts start this runbook (used by the webhook API)."""
+
+    source: Literal["alertmanager", "pagerduty", "datadog", "grafana", "generic"]
+    match: dict[str, str] = Field(
+        default_factory=dict, description="Label or field equality, all must hold."
+    )
+    severity: list[Severity] = Field(default_factory=list, description="Any of; empty = any.")
+
+
+class InputSpec(_Strict):
+    """A value the run needs besides the incident, given with `baton run --input k=v`."""
+
+    type: Literal["string", "number", "boolean"] = "string"
+    description: str | None = None
+    required: bool = False
+    default: str | float | bool | None = None
+
+
+class OutputSpec(_Strict):
+    """A field a person fills in when completing a human task."""
+
+    type: Literal["string", "number", "boolean"] = "string"
+    description: str | None = None
+    required: bool = True
+
+
+class _TaskBase(_Strict):
+    id: str = Field(pattern=TASK_ID)
+    title: str = Field(min_length=1)
+    description: str | None = None
+    needs: list[str] = Field(default_factory=list)
+    when: str | None = Field(
+        default=None, description="Template expression; false means the task is skipped."
+    )
+    timeout: Duration | None = None
+    retries: int = Field(default=0, ge=0, le=10)
+    on_failure: Literal["fail", "continue", "human"] = "fail"
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float | None:
+        return None if value is None else parse_duration(value)
+
+
+class ActionTask(_TaskBase):
+    """Does something to the world through an executor; every effect goes through the ledger."""
+
+    type: Literal["action"]
+    executor: Literal["command", "http", "wait"]
+    params: dict[str, Any] = Field(default_factory=dict)
+    idempotent: bool | None = Field(
+        default=None,
+        description="May this action safely run twice? Default: wait and GET/HEAD http only.",
+    )
+
+
+class ApprovalTask(_TaskBase):
+    """A gate: the run waits until `min_approvals` distinct people with a role approve."""
+
+    type: Literal["approval"]
+    approvers: list[str] = Field(min_length=1, description="Roles allowed to approve.")
+    min_approvals: int = Field(default=1, ge=1, le=10)
+    shows: list[str] = Field(
+        default_factory=list, description="What the approver must see (templates)."
+    )
+
+
+class HumanTask(_TaskBase):
+    """Work a person does outside Baton, then marks done with outputs and notes."""
+
+    type: Literal["human"]
+    assignee: str = Field(min_length=1, description="Role expected to do it.")
+    instructions: str = Field(min_length=1)
+    outputs: dict[str, OutputSpec] = Field(default_factory=dict)
+
+
+class DecisionTask(_TaskBase):
+    """Branches: `choose` picks an option from data; without it a person picks."""
+
+    type: Literal["decision"]
+    options: list[str] = Field(min_length=2)
+    on: dict[str, list[str]] = Field(description="Option → the tasks it leads to.")
+    choose: str | None = Field(default=None, description="Template expression → option name.")
+    assignee: str | None = Field(default=None, description="Role that decides when no `choose`.")
+
+
+class AgentTask(_TaskBase):
+    """Accepted by the schema so editors know it; rejected by validation until agents land."""
+
+    type: Literal["agent"]
+    agent: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    budget: dict[str, Any] = Field(default_factory=dict)
+
+
+Task = Annotated[
+    ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask,
+    Field(discriminator="type"),
+]
+
+
+class Runbook(_Strict):
+    """A versioned document of tasks; its version is the SHA-256 of its canonical content."""
+
+    id: str = Field(pattern=RUNBOOK_ID)
+    title: str = Field(min_length=1)
+    description: str | None = None
+    owner: str = Field(min_length=1)
+    triggers: list[Trigger] = Field(default_factory=list)
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    tasks: list[Task] = Field(min_length=1)
+
+    def task(self, task_id: str) -> ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask:
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        raise KeyError(task_id)

@@ -1,0 +1,94 @@
+"""Composition root: `build_runtime(settings)` wires store, checkpointer, executors, runner."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from sqlalchemy import Engine
+
+from baton.errors import ConfigError, StorageError
+from baton.graph.deps import EngineDeps
+from baton.graph.runner import Runner
+from baton.settings import Settings
+from baton.store.db import SessionFactory, create_db_engine, init_schema, session_factory
+from baton.store.locks import RunLocks
+from baton.tools.executors.base import Executor
+from baton.tools.executors.command import CommandExecutor
+from baton.tools.executors.http import HttpExecutor
+from baton.tools.executors.wait import WaitExecutor
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: SessionFactory
+    runner: Runner
+    _checkpoint_conn: sqlite3.Connection = field(repr=False)
+
+    def close(self) -> None:
+        self._checkpoint_conn.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def ensure_home(home: Path) -> None:
+    """Create `$BATON_HOME` or say exactly why we can't; never a traceback."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create BATON_HOME {home}: {exc.strerror}") from exc
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise ConfigError(f"BATON_HOME {home} is not writable by this user")
+
+
+def build_executors(settings: Settings) -> dict[str, Executor]:
+    """The executors runbooks may name, registered in this one visible place."""
+    return {
+        "command": CommandExecutor(output_limit_bytes=settings.output_limit_bytes),
+        "http": HttpExecutor(
+            allow_private=settings.http_allow_private,
+            output_limit_bytes=settings.output_limit_bytes,
+        ),
+        "wait": WaitExecutor(),
+    }
+
+
+def open_checkpointer(settings: Settings) -> tuple[SqliteSaver, sqlite3.Connection]:
+    try:
+        conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
+        conn.execute("PRAGMA busy_timeout=30000")
+        saver = SqliteSaver(conn)
+        saver.setup()
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open checkpoints {settings.checkpoint_path}: {exc}") from exc
+    return saver, conn
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    ensure_home(settings.home)
+    engine = create_db_engine(
+        settings.resolved_database_url, synchronous=settings.sqlite_synchronous
+    )
+    init_schema(engine)
+    sessions = session_factory(engine)
+    saver, conn = open_checkpointer(settings)
+    deps = EngineDeps(
+        sessions=sessions,
+        executors=build_executors(settings),
+        retry_backoff_seconds=settings.retry_backoff_seconds,
+    )
+    runner = Runner(deps, saver, RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds))
+    return Runtime(settings, engine, sessions, runner, conn)

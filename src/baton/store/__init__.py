@@ -1,0 +1,1 @@
+"""SQLAlchemy models and repositories; the only layer that touches the database."""

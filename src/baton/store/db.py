@@ -1,0 +1,62 @@
+"""Engine and sessions. SQLite runs in WAL mode with `BEGIN IMMEDIATE` transactions.
+
+`BEGIN IMMEDIATE` takes the write lock up front, so two processes (a `baton run` and a
+`baton approve`) wait on `busy_timeout` instead of failing a read-to-write upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from baton.errors import StorageError
+from baton.store.models import Base
+
+SessionFactory = sessionmaker[Session]
+
+
+def create_db_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
+    """An engine for `url`; SQLite gets WAL, busy timeout, foreign keys and immediate txns."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def init_schema(engine: Engine) -> None:
+    """Create missing tables. Raises `StorageError` naming the database when it can't."""
+    try:
+        Base.metadata.create_all(engine)
+    except OperationalError as exc:
+        raise StorageError(f"cannot open database {engine.url!r}: {exc.orig}") from exc
+
+
+def session_factory(engine: Engine) -> SessionFactory:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: SessionFactory) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,115 @@
+"""Pending items (gates, human tasks, decisions, fallbacks) and the decisions on them."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baton.domain.status import ItemStatus
+from baton.errors import NotFound
+from baton.store.models import DecisionRow, PendingItemRow, utcnow
+
+
+def item_id_for(run_id: str, task_id: str) -> str:
+    """Deterministic, so a re-run gate node names the same item."""
+    digest = hashlib.sha256(f"{run_id}/{task_id}".encode()).hexdigest()
+    return f"itm_{digest[:12]}"
+
+
+def ensure_item(
+    session: Session,
+    *,
+    run_id: str,
+    task_id: str,
+    kind: str,
+    interrupt_id: str,
+    title: str,
+    content: dict[str, Any],
+    content_hash: str,
+    requested_by: str,
+    roles: list[str],
+    min_approvals: int,
+    due_at: datetime | None,
+) -> tuple[PendingItemRow, bool]:
+    """Create the item for a pending interrupt unless it exists; returns (item, created)."""
+    item_id = item_id_for(run_id, task_id)
+    row = session.get(PendingItemRow, item_id)
+    if row is not None:
+        if row.interrupt_id != interrupt_id and row.status == ItemStatus.PENDING:
+            row.interrupt_id = interrupt_id
+        return row, False
+    row = PendingItemRow(
+        id=item_id,
+        run_id=run_id,
+        task_id=task_id,
+        kind=kind,
+        status=ItemStatus.PENDING,
+        interrupt_id=interrupt_id,
+        title=title,
+        content=content,
+        content_hash=content_hash,
+        requested_by=requested_by,
+        roles=roles,
+        min_approvals=min_approvals,
+        due_at=due_at,
+    )
+    session.add(row)
+    return row, True
+
+
+def get_item(session: Session, *, item_id: str) -> PendingItemRow:
+    row = session.get(PendingItemRow, item_id)
+    if row is None:
+        raise NotFound(f"no pending item {item_id!r}")
+    return row
+
+
+def list_items(
+    session: Session, *, status: str | None = ItemStatus.PENDING, run_id: str | None = None
+) -> list[PendingItemRow]:
+    query = select(PendingItemRow).order_by(PendingItemRow.created_at)
+    if status:
+        query = query.where(PendingItemRow.status == status)
+    if run_id:
+        query = query.where(PendingItemRow.run_id == run_id)
+    return list(session.scalars(query))
+
+
+def decisions(session: Session, *, item_id: str) -> list[DecisionRow]:
+    query = select(DecisionRow).where(DecisionRow.item_id == item_id).order_by(DecisionRow.id)
+    return list(session.scalars(query))
+
+
+def add_decision(
+    session: Session,
+    *,
+    item_id: str,
+    actor: str,
+    verdict: str,
+    comment: str | None,
+    outputs: dict[str, Any],
+) -> DecisionRow:
+    row = DecisionRow(
+        item_id=item_id, actor=actor, verdict=verdict, comment=comment, outputs=outputs
+    )
+    session.add(row)
+    return row
+
+
+def answer_item(session: Session, *, item: PendingItemRow, answer: dict[str, Any]) -> None:
+    """Fix the value the graph will be resumed with; the graph may not have consumed it yet."""
+    item.status = ItemStatus.ANSWERED
+    item.answer = answer
+    item.answered_at = utcnow()
+
+
+def set_item_status(session: Session, *, item: PendingItemRow, status: ItemStatus) -> None:
+    item.status = status
+
+
+def get_item_for_task(session: Session, *, run_id: str, task_id: str) -> PendingItemRow | None:
+    return session.get(PendingItemRow, item_id_for(run_id, task_id))

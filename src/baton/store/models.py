@@ -1,0 +1,170 @@
+"""ORM tables for incidents, runs, task executions, pending items and the action ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always returns tz-aware datetimes (SQLite drops the zone otherwise)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class RunbookVersion(Base):
+    """The canonical content of every runbook version a run was started from (runs pin it)."""
+
+    __tablename__ = "runbook_versions"
+
+    version: Mapped[str] = mapped_column(String(80), primary_key=True)
+    runbook_id: Mapped[str] = mapped_column(String(128), index=True)
+    title: Mapped[str] = mapped_column(String(256))
+    canonical: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    title: Mapped[str] = mapped_column(String(512))
+    severity: Mapped[str] = mapped_column(String(16))
+    service: Mapped[str | None] = mapped_column(String(256))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RunRow(Base):
+    """One execution of one runbook version for one incident; `id` is the LangGraph thread."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    runbook_id: Mapped[str] = mapped_column(String(128), index=True)
+    runbook_version: Mapped[str] = mapped_column(ForeignKey("runbook_versions.version"))
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    halt_reason: Mapped[str | None] = mapped_column(Text)
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class TaskExecutionRow(Base):
+    """Current state of one task in one run; its history is in `run_events`."""
+
+    __tablename__ = "task_executions"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(160))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RunEventRow(Base):
+    """The timeline of a run: every status change with its time and actor."""
+
+    __tablename__ = "run_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(160))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PendingItemRow(Base):
+    """Something a person must answer: an approval gate, a human task, a decision, a fallback."""
+
+    __tablename__ = "pending_items"
+    __table_args__ = (UniqueConstraint("run_id", "task_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    interrupt_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(512))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(80))
+    requested_by: Mapped[str] = mapped_column(String(160))
+    roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    min_approvals: Mapped[int] = mapped_column(Integer, default=1)
+    due_at: Mapped[datetime | None]
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+
+
+class DecisionRow(Base):
+    """One person's answer to a pending item; a person answers an item at most once."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("item_id", "actor"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("pending_items.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(160))
+    verdict: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerRow(Base):
+    """Action ledger: intent before a side effect, result after, keyed by run/task/attempt."""
+
+    __tablename__ = "action_ledger"
+    __table_args__ = (Index("ix_ledger_run_task", "run_id", "task_id"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
+    task_id: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    executor: Mapped[str] = mapped_column(String(32))
+    idempotent: Mapped[bool]
+    invocation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    intent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    reexecutions: Mapped[int] = mapped_column(Integer, default=0)

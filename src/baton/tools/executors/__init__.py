@@ -1,0 +1,1 @@
+"""Action executors: run one side effect and describe it in an `ActionResult`."""
