@@ -69,15 +69,19 @@ def test_cycle_message_prints_the_cycle() -> None:
 
 
 def test_cycle_through_a_decision_branch() -> None:
-    tasks = wait("a", "[fix]") + (
-        "  - id: pick\n"  # line 13
-        "    type: decision\n"
-        "    title: pick\n"
-        "    needs: [a]\n"
-        "    options: [x, y]\n"
-        "    choose: \"'x'\"\n"
-        "    on: {x: [fix], y: []}\n"
-    ) + wait("fix")
+    tasks = (
+        wait("a", "[fix]")
+        + (
+            "  - id: pick\n"  # line 13
+            "    type: decision\n"
+            "    title: pick\n"
+            "    needs: [a]\n"
+            "    options: [x, y]\n"
+            "    choose: \"'x'\"\n"
+            "    on: {x: [fix], y: []}\n"
+        )
+        + wait("fix")
+    )
     assert check(tasks) == [(7, "a", "dependency cycle: a -> fix -> pick -> a")]
 
 
@@ -110,7 +114,9 @@ def test_decision_targets_must_exist_and_not_be_itself() -> None:
 
 def test_decision_needs_choose_or_assignee() -> None:
     tasks = DECISION.replace("    choose: \"'ok'\"\n", "").replace("bda", "bad") + wait("good")
-    assert check(tasks) == [(7, "pick", "a decision needs 'choose' (from data) or 'assignee' (a person)")]
+    assert check(tasks) == [
+        (7, "pick", "a decision needs 'choose' (from data) or 'assignee' (a person)")
+    ]
     ok(tasks.replace("    options:", "    assignee: incident-commander\n    options:"))
 
 
@@ -199,8 +205,12 @@ def test_http_params_use_alias_json() -> None:
     )
     ok(http)
     assert check(http.replace("method: POST", "method: BREW")) == [
-        (13, "call", "params.method: Input should be 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', "
-         "'DELETE' or 'OPTIONS'")
+        (
+            13,
+            "call",
+            "params.method: Input should be 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', "
+            "'DELETE' or 'OPTIONS'",
+        )
     ]
 
 
@@ -214,8 +224,11 @@ def test_template_syntax_error_in_params() -> None:
 
 
 def test_template_syntax_error_in_when_and_choose() -> None:
-    tasks = wait("a", extra="    when: inputs.target ==\n") + DECISION.replace(
-        "\"'ok'\"", "\"'ok' if\"").replace("bda", "bad") + wait("good")
+    tasks = (
+        wait("a", extra="    when: inputs.target ==\n")
+        + DECISION.replace("\"'ok'\"", "\"'ok' if\"").replace("bda", "bad")
+        + wait("good")
+    )
     found = check(tasks)
     assert [(line, tid) for line, tid, _ in found] == [(13, "a"), (18, "pick")]
     assert found[0][2].startswith("when: template syntax error")
@@ -246,7 +259,11 @@ def test_jinja_globals_are_allowed() -> None:
 def test_undeclared_input() -> None:
     found = check(HUMAN.replace("Fix it.", "Fix {{ inputs.targt }}."))
     assert found == [
-        (11, "fix", "instructions: 'inputs.targt' uses undeclared input 'targt'; did you mean 'target'?")
+        (
+            11,
+            "fix",
+            "instructions: 'inputs.targt' uses undeclared input 'targt'; did you mean 'target'?",
+        )
     ]
 
 
@@ -259,15 +276,19 @@ def test_unknown_incident_and_run_fields() -> None:
 
 
 def test_task_reference_must_be_an_ancestor() -> None:
-    tasks = wait("a") + wait("b") + (
-        "  - id: gate\n"  # line 19
-        "    type: approval\n"
-        "    title: Gate\n"
-        "    needs: [a]\n"
-        "    approvers: [ic]\n"
-        "    shows:\n"
-        "      - '{{ tasks.a.output.stdout }}'\n"
-        "      - '{{ tasks.b.output.stdout }}'\n"  # line 26
+    tasks = (
+        wait("a")
+        + wait("b")
+        + (
+            "  - id: gate\n"  # line 19
+            "    type: approval\n"
+            "    title: Gate\n"
+            "    needs: [a]\n"
+            "    approvers: [ic]\n"
+            "    shows:\n"
+            "      - '{{ tasks.a.output.stdout }}'\n"
+            "      - '{{ tasks.b.output.stdout }}'\n"  # line 26
+        )
     )
     assert check(tasks) == [
         (
@@ -293,17 +314,29 @@ def test_transitive_and_decision_ancestors_are_visible() -> None:
 def test_task_reference_to_unknown_task_and_field() -> None:
     tasks = wait("a") + HUMAN.replace("Fix it.", "'{{ tasks.aa.status }} {{ tasks.a.outputs }}'")
     assert check(tasks.replace("    instructions", "    needs: [a]\n    instructions")) == [
-        (18, "fix", "instructions: 'tasks.a.outputs': a task has no field 'outputs' "
-         "(use choice, output, status)"),
-        (18, "fix", "instructions: 'tasks.aa.status' refers to unknown task 'aa'; did you mean 'a'?"),
+        (
+            18,
+            "fix",
+            "instructions: 'tasks.a.outputs': a task has no field 'outputs' "
+            "(use choice, output, status)",
+        ),
+        (
+            18,
+            "fix",
+            "instructions: 'tasks.aa.status' refers to unknown task 'aa'; did you mean 'a'?",
+        ),
     ]
 
 
 def test_self_reference_in_when() -> None:
     found = check(wait("a", extra="    when: tasks.a.status == 'failed'\n"))
     assert found == [
-        (13, "a", "when: 'tasks.a.status' uses task 'a', which this task does not depend on "
-         "(add 'a' to needs)")
+        (
+            13,
+            "a",
+            "when: 'tasks.a.status' uses task 'a', which this task does not depend on "
+            "(add 'a' to needs)",
+        )
     ]
 
 
@@ -313,8 +346,16 @@ def test_validate_without_marks_still_names_file_and_task() -> None:
             "id": "x",
             "title": "x",
             "owner": "o",
-            "tasks": [{"id": "a", "type": "human", "title": "a", "assignee": "s",
-                       "instructions": "i", "needs": ["b"]}],
+            "tasks": [
+                {
+                    "id": "a",
+                    "type": "human",
+                    "title": "a",
+                    "assignee": "s",
+                    "instructions": "i",
+                    "needs": ["b"],
+                }
+            ],
         }
     )
     (problem,) = validate(rb, file="mem")

@@ -86,7 +86,7 @@ def test_sandbox_refuses_dunder_access(source: str) -> None:
 
 def test_immutable_sandbox_refuses_mutation() -> None:
     ctx = {**CTX, "inputs": {"items": [1]}}
-    with pytest.raises(TemplateError, match="unsafe|not safely|access"):
+    with pytest.raises(TemplateError, match=r"unsafe|not safely|access"):
         render("{{ inputs['items'].append(2) }}", ctx)
     assert ctx["inputs"]["items"] == [1]
 
@@ -111,7 +111,9 @@ def test_references_full_paths() -> None:
 
 
 def test_references_expression_and_dynamic_subscript() -> None:
-    refs = references("tasks[inputs.which].status == 'ok' and incident.labels.team", expression=True)
+    refs = references(
+        "tasks[inputs.which].status == 'ok' and incident.labels.team", expression=True
+    )
     assert refs == {("tasks",), ("inputs", "which"), ("incident", "labels", "team")}
 
 

@@ -40,7 +40,9 @@ def _default_runbook() -> Path:
 
 
 def demo(
-    runbook: Path = typer.Option(None, "--runbook", help="Default: runbooks/bad-deploy-rollback.yaml"),
+    runbook: Path = typer.Option(
+        None, "--runbook", help="Default: runbooks/bad-deploy-rollback.yaml"
+    ),
     home: Path | None = typer.Option(None, "--home", help="Keep state here instead of a temp dir."),
 ) -> None:
     """Run the bad-deploy rollback end to end, approving as a clearly labelled demo approver."""
@@ -76,9 +78,14 @@ def demo(
                 status = follow(
                     rt,
                     run_id,
-                    lambda i=item.id: rt.runner.answer(
-                        i, by=DEMO_APPROVER, verdict="approve", comment="demo: approved by script"
-                    ).run_status,
+                    lambda i=item.id: (
+                        rt.runner.answer(
+                            i,
+                            by=DEMO_APPROVER,
+                            verdict="approve",
+                            comment="demo: approved by script",
+                        ).run_status
+                    ),
                 )
         with rt.sessions() as session:
             events = run_store.timeline(session, run_id=run_id)

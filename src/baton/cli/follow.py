@@ -32,7 +32,9 @@ def render(rt: Runtime, run_id: str) -> Any:
     return Group(*parts)
 
 
-def follow(rt: Runtime, run_id: str, work: Callable[[], RunStatus], *, live: bool = True) -> RunStatus:
+def follow(
+    rt: Runtime, run_id: str, work: Callable[[], RunStatus], *, live: bool = True
+) -> RunStatus:
     """Run `work` (which advances the run) while showing its tasks; re-raise its errors."""
     outcome: dict[str, Any] = {}
 

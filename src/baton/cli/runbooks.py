@@ -19,7 +19,9 @@ def validate(
     """Check runbooks; exit 1 if any has a problem (every problem is listed)."""
     files: list[Path] = []
     for path in paths:
-        files.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path])
+        files.extend(
+            sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+        )
     results = []
     failed = False
     for file in files:

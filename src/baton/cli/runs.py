@@ -83,7 +83,9 @@ def summarise(rt: Runtime, run_id: str, status: RunStatus) -> None:
             hint = f"baton {verb} {item.id} --as <user>"
             if item.kind == "decision":
                 hint += " --choice <option>"
-            console.print(f"waiting: {item.kind} [bold]{item.title}[/bold] → {hint}", highlight=False)
+            console.print(
+                f"waiting: {item.kind} [bold]{item.title}[/bold] → {hint}", highlight=False
+            )
     else:
         console.print(f"run {run_id} {status}", highlight=False)
 
@@ -143,7 +145,9 @@ def show_json(rt: Runtime, run_id: str) -> dict[str, Any]:
         run_row = run_store.get_run(session, run_id=run_id)
         tasks = run_store.task_executions(session, run_id=run_id)
         items = item_store.list_items(session, status=None, run_id=run_id)
-        item_views = [views.item_json(i, item_store.decisions(session, item_id=i.id)) for i in items]
+        item_views = [
+            views.item_json(i, item_store.decisions(session, item_id=i.id)) for i in items
+        ]
         events = run_store.timeline(session, run_id=run_id)
     order = [t.id for t in rt.runner.graph_for(run_row.runbook_version)[0].tasks]
     tasks.sort(key=lambda t: order.index(t.task_id) if t.task_id in order else len(order))
@@ -174,7 +178,11 @@ def list_runs(
         table.add_column(column)
     for r in rows:
         table.add_row(
-            r.id, r.runbook_id, r.incident_id, views.styled(r.status), r.requested_by,
+            r.id,
+            r.runbook_id,
+            r.incident_id,
+            views.styled(r.status),
+            r.requested_by,
             r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
     console.print(table)

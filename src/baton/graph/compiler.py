@@ -1,14 +1,16 @@
 """Runbook → compiled LangGraph StateGraph.
 
-Every task is a node. A task with no needs starts from START; a task with one need follows
-it; a task with several needs waits on a list-form barrier edge, so it fires once, after
-all of them, whatever their branch lengths. Tasks whose needs are met run in the same
-superstep. Decisions route through state (see `rules.precheck`), not conditional edges,
-because a barrier would wait forever for a branch that never ran.
+Every task is a node. Tasks with no needs start from START. When a task concludes, a
+router sends it to the tasks that need it; each of those runs once all its needs are
+terminal (see `nodes.guarded`), so a join fires once, after its slowest branch. A task that
+parks (waiting on a person) routes nowhere, so its branch pauses while the others go on.
+Tasks whose needs are met in the same superstep run in parallel. Decisions route through
+state (`rules.precheck`): tasks on the branches not chosen conclude as skipped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -18,12 +20,19 @@ from langgraph.graph.state import CompiledStateGraph
 from baton.domain.status import ItemKind
 from baton.errors import RunbookInvalid
 from baton.graph.deps import EngineDeps
-from baton.graph.nodes import action_node, decision_node, gate_node
+from baton.graph.nodes import action_node, decision_node, gate_node, is_terminal
 from baton.graph.state import RunState
 from baton.runbooks.dag import effective_needs
 from baton.runbooks.model import ActionTask, DecisionTask, Runbook
 
 RunGraph = CompiledStateGraph[RunState, Any, RunState, RunState]
+
+
+def _router(task_id: str, successors: list[str]) -> Callable[[RunState], list[str] | str]:
+    def route(state: RunState) -> list[str] | str:
+        return successors if is_terminal(state, task_id) else END
+
+    return route
 
 
 def compile_runbook(
@@ -46,20 +55,17 @@ def compile_runbook(
         else:
             raise RunbookInvalid([f"task {task.id}: {task.type} tasks cannot run yet"])
         builder.add_node(task.id, node)  # type: ignore[call-overload]
-    needed = {n for task_needs in needs.values() for n in task_needs}
     for task in runbook.tasks:
-        task_needs = needs[task.id]
-        if not task_needs:
+        if not needs[task.id]:
             builder.add_edge(START, task.id)
-        elif len(task_needs) == 1:
-            builder.add_edge(task_needs[0], task.id)
+        successors = [t.id for t in runbook.tasks if task.id in needs[t.id]]
+        if successors:
+            builder.add_conditional_edges(task.id, _router(task.id, successors), [*successors, END])
         else:
-            builder.add_edge(list(task_needs), task.id)
-        if task.id not in needed:
             builder.add_edge(task.id, END)
     return builder.compile(checkpointer=checkpointer)
 
 
 def recursion_limit(runbook: Runbook) -> int:
-    """Supersteps a run may take: a chain of every task plus slack, never the library default."""
+    """Supersteps one invocation may take: a chain of every task plus slack, never the default."""
     return 2 * len(runbook.tasks) + 10

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from baton.domain.status import ItemKind
+from baton.domain import actor
+from baton.domain.status import ItemKind, TaskStatus
 from baton.graph.context import template_context
 from baton.runbooks.model import ApprovalTask, DecisionTask, HumanTask, Runbook
 from baton.runbooks.template import TemplateError, render
+from baton.store import items as item_store
 from baton.store import ledger
+from baton.store import runs as run_store
+from baton.store.models import PendingItemRow, utcnow
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -64,3 +69,39 @@ def item_content(
             content["invocation"] = entry.invocation
             content["idempotency_key"] = entry.key
     return task.title, content, roles, min_approvals
+
+
+def open_item(
+    session: Session, *, run_id: str, runbook: Runbook, task_id: str, kind: ItemKind
+) -> PendingItemRow:
+    """Open the pending item for a parked task (once) and mark the task waiting."""
+    existing = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id)
+    if existing is not None:
+        return existing
+    run = run_store.get_run(session, run_id=run_id)
+    title, content, roles, min_approvals = item_content(
+        session, run_id=run_id, runbook=runbook, task_id=task_id, kind=kind
+    )
+    timeout = runbook.task(task_id).timeout
+    item, _ = item_store.ensure_item(
+        session,
+        run_id=run_id,
+        task_id=task_id,
+        kind=kind,
+        title=title,
+        content=content,
+        content_hash=content_hash(content),
+        requested_by=run.requested_by,
+        roles=roles,
+        min_approvals=min_approvals,
+        due_at=utcnow() + timedelta(seconds=timeout) if timeout else None,
+    )
+    run_store.transition_task(
+        session,
+        run_id=run_id,
+        task_id=task_id,
+        status=TaskStatus.WAITING,
+        actor=actor.SYSTEM,
+        detail={"item_id": item.id, "kind": kind.value},
+    )
+    return item

@@ -1,10 +1,15 @@
-"""Node factories: one node per task.
+"""Node factories: one node per task, each wrapped by `guarded`.
 
-Every node first asks `rules.precheck` whether it runs; skipped and cancelled tasks still
-execute their node (cheaply) so fan-in barriers always fire. Gate nodes (approval, human,
-decision by a person) hold nothing but `interrupt()` and pure code on the path that waits:
-LangGraph re-runs every pending gate whenever any one of them is answered. What a person
-decided is written to the database by the answering code before the graph is resumed.
+A node runs when one of its needs finishes; it does nothing until *all* of them are
+terminal (the last one to finish triggers it again). Skipped and cancelled tasks still
+conclude in their node, so what follows them is always triggered.
+
+Gates (approval, human, decision by a person) and failed actions handed to a person do
+not call `interrupt()`: LangGraph halts the whole graph at the end of any superstep with a
+pending interrupt, so one waiting gate would freeze every parallel branch. Instead the
+node *parks*: it opens a pending item and reports `waiting`, its branch stops, the other
+branches carry on. When a person answers, the runner re-enters the node with
+`Command(goto=task)`; it finds the answer in the database and concludes.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from baton.domain import actor
@@ -21,19 +25,38 @@ from baton.domain.status import ItemKind, TaskStatus
 from baton.graph.actions import perform
 from baton.graph.context import template_context, uses_templates
 from baton.graph.deps import EngineDeps
+from baton.graph.items import open_item
 from baton.graph.rules import Verdict, precheck
 from baton.graph.state import RunState, TaskState
 from baton.runbooks.model import ActionTask, DecisionTask, Runbook
 from baton.runbooks.template import TemplateError, evaluate, render_value
+from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.db import transaction
-from baton.store.items import item_id_for
 
 Node = Callable[[RunState, RunnableConfig], dict[str, Any]]
+Body = Callable[[RunState, str], dict[str, Any]]
 
 
 def run_id_of(config: RunnableConfig) -> str:
     return str(config["configurable"]["thread_id"])
+
+
+def is_terminal(state: RunState, task_id: str) -> bool:
+    entry = state.get("tasks", {}).get(task_id)
+    return entry is not None and TaskStatus(entry["status"]).terminal
+
+
+def guarded(task_id: str, needs: list[str], body: Body) -> Node:
+    """Run `body` once every need is terminal and the task itself is not."""
+
+    def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
+        if is_terminal(state, task_id) or not all(is_terminal(state, n) for n in needs):
+            return {}
+        return body(state, run_id_of(config))
+
+    node.__name__ = task_id
+    return node
 
 
 def _update(task_id: str, status: TaskStatus, *, choice: str | None = None) -> dict[str, Any]:
@@ -72,37 +95,10 @@ def _conclude(
     return update
 
 
-def _gatekeep(
-    deps: EngineDeps,
-    runbook: Runbook,
-    task_id: str,
-    needs: list[str],
-    when: str | None,
-    state: RunState,
-    run_id: str,
-) -> dict[str, Any] | None:
-    """The update for a task that does not run, or None when it should run."""
-    verdict, reason = precheck(runbook, task_id, needs, state)
-    if verdict is Verdict.CANCEL:
-        return _conclude(deps, run_id, task_id, TaskStatus.CANCELLED, reason)
-    if verdict is Verdict.SKIP:
-        return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, reason)
-    if when is not None:
-        with deps.sessions() as session:
-            context = template_context(session, run_id=run_id)
-        try:
-            go = bool(evaluate(when, context))
-        except TemplateError as exc:
-            return _fail(deps, runbook, run_id, task_id, f"`when` failed: {exc}")
-        if not go:
-            return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, f"when: {when} is false")
-    return None
-
-
 def _fail(
-    deps: EngineDeps, runbook: Runbook, run_id: str, task_id: str, error: str, by: str = "system"
+    deps: EngineDeps, runbook: Runbook, run_id: str, task_id: str, error: str
 ) -> dict[str, Any]:
-    halts = runbook.task(task_id).on_failure == "fail"
+    halts = runbook.task(task_id).on_failure != "continue"
     return _conclude(
         deps,
         run_id,
@@ -110,16 +106,58 @@ def _fail(
         TaskStatus.FAILED,
         error,
         halt=f"task {task_id} failed: {error}" if halts else None,
-        by=by,
     )
+
+
+def _gatekeep(
+    deps: EngineDeps, runbook: Runbook, task_id: str, needs: list[str], state: RunState, run_id: str
+) -> dict[str, Any] | None:
+    """The update for a task that does not run (cancelled, skipped, `when` false), or None."""
+    verdict, reason = precheck(runbook, task_id, needs, state)
+    if verdict is Verdict.CANCEL:
+        return _conclude(deps, run_id, task_id, TaskStatus.CANCELLED, reason)
+    if verdict is Verdict.SKIP:
+        return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, reason)
+    when = runbook.task(task_id).when
+    if when is not None:
+        with deps.sessions() as session:
+            context = template_context(session, run_id=run_id)
+        try:
+            go = bool(evaluate(when, context, name=f"{task_id}.when"))
+        except TemplateError as exc:
+            return _fail(deps, runbook, run_id, task_id, str(exc))
+        if not go:
+            return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, f"when: {when} is false")
+    return None
+
+
+def _await_person(
+    deps: EngineDeps, runbook: Runbook, run_id: str, task_id: str, kind: ItemKind
+) -> dict[str, Any]:
+    """Conclude from a person's recorded answer, or park the task on a pending item."""
+    with deps.sessions() as session:
+        item = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id)
+    if item is not None and item.answer is not None:
+        return _resolved(task_id, runbook.task(task_id).on_failure, item.answer)
+    with transaction(deps.sessions) as session:
+        open_item(session, run_id=run_id, runbook=runbook, task_id=task_id, kind=kind)
+    return _update(task_id, TaskStatus.WAITING)
+
+
+def _resolved(task_id: str, on_failure: str, answer: dict[str, Any]) -> dict[str, Any]:
+    """The state update for an answered item (the answer is already in the database)."""
+    status = TaskStatus(answer["status"])
+    update = _update(task_id, status, choice=answer.get("choice"))
+    if status is TaskStatus.FAILED and on_failure != "continue":
+        update["halt"] = f"task {task_id}: {answer.get('reason') or 'failed'}"
+    return update
 
 
 def action_node(deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: list[str]) -> Node:
     executor = deps.executors[task.executor]
 
-    def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
-        run_id = run_id_of(config)
-        skipped = _gatekeep(deps, runbook, task.id, needs, task.when, state, run_id)
+    def body(state: RunState, run_id: str) -> dict[str, Any]:
+        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
         if skipped is not None:
             return skipped
         raw: Any = task.params
@@ -127,9 +165,9 @@ def action_node(deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: lis
             with deps.sessions() as session:
                 context = template_context(session, run_id=run_id)
             try:
-                raw = render_value(task.params, context)
+                raw = render_value(task.params, context, name=f"{task.id}.params")
             except TemplateError as exc:
-                return _fail(deps, runbook, run_id, task.id, f"params: {exc}")
+                return _fail(deps, runbook, run_id, task.id, str(exc))
         try:
             params = executor.params_model.model_validate(raw)
         except ValidationError as exc:
@@ -146,31 +184,26 @@ def action_node(deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: lis
         if outcome.ok:
             return _update(task.id, TaskStatus.SUCCEEDED)
         if outcome.in_doubt or to_human:
-            # Everything above is ledger-guarded and idempotent, so re-running this node on
-            # resume reaches this interrupt again without repeating the effect.
-            answer = interrupt(_interrupt_payload(run_id, task.id, ItemKind.FALLBACK))
-            return _resolved(task.id, task.on_failure, answer)
+            return _await_person(deps, runbook, run_id, task.id, ItemKind.FALLBACK)
         error = outcome.result.error if outcome.result else "failed"
         update = _update(task.id, TaskStatus.FAILED)
         if task.on_failure == "fail":
             update["halt"] = f"task {task.id} failed: {error}"
         return update
 
-    return node
+    return guarded(task.id, needs, body)
 
 
-def gate_node(deps: EngineDeps, runbook: Runbook, task_id: str, kind: ItemKind, needs: list[str]) -> Node:
-    task = runbook.task(task_id)
-
-    def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
-        run_id = run_id_of(config)
-        skipped = _gatekeep(deps, runbook, task_id, needs, task.when, state, run_id)
+def gate_node(
+    deps: EngineDeps, runbook: Runbook, task_id: str, kind: ItemKind, needs: list[str]
+) -> Node:
+    def body(state: RunState, run_id: str) -> dict[str, Any]:
+        skipped = _gatekeep(deps, runbook, task_id, needs, state, run_id)
         if skipped is not None:
             return skipped
-        answer = interrupt(_interrupt_payload(run_id, task_id, kind))
-        return _resolved(task_id, task.on_failure, answer)
+        return _await_person(deps, runbook, run_id, task_id, kind)
 
-    return node
+    return guarded(task_id, needs, body)
 
 
 def decision_node(deps: EngineDeps, runbook: Runbook, task: DecisionTask, needs: list[str]) -> Node:
@@ -179,17 +212,16 @@ def decision_node(deps: EngineDeps, runbook: Runbook, task: DecisionTask, needs:
         return gate_node(deps, runbook, task.id, ItemKind.DECISION, needs)
     choose = task.choose
 
-    def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
-        run_id = run_id_of(config)
-        skipped = _gatekeep(deps, runbook, task.id, needs, task.when, state, run_id)
+    def body(state: RunState, run_id: str) -> dict[str, Any]:
+        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
         if skipped is not None:
             return skipped
         with deps.sessions() as session:
             context = template_context(session, run_id=run_id)
         try:
-            choice = str(evaluate(choose, context))
+            choice = str(evaluate(choose, context, name=f"{task.id}.choose"))
         except TemplateError as exc:
-            return _fail(deps, runbook, run_id, task.id, f"choose: {exc}")
+            return _fail(deps, runbook, run_id, task.id, str(exc))
         if choice not in task.options:
             return _fail(
                 deps, runbook, run_id, task.id, f"choose gave {choice!r}, not one of {task.options}"
@@ -205,19 +237,4 @@ def decision_node(deps: EngineDeps, runbook: Runbook, task: DecisionTask, needs:
             choice=choice,
         )
 
-    return node
-
-
-def _interrupt_payload(run_id: str, task_id: str, kind: ItemKind) -> dict[str, str]:
-    return {"item_id": item_id_for(run_id, task_id), "task_id": task_id, "kind": kind.value}
-
-
-def _resolved(task_id: str, on_failure: str, answer: Any) -> dict[str, Any]:
-    """The state update once a person answered (their decision is already in the database)."""
-    status = TaskStatus(answer["status"])
-    update = _update(task_id, status, choice=answer.get("choice"))
-    if status is TaskStatus.FAILED and on_failure != "continue":
-        update["halt"] = f"task {task_id}: {answer.get('reason') or 'failed'}"
-    if status is TaskStatus.CANCELLED:
-        update["halt"] = answer.get("reason") or "cancelled"
-    return update
+    return guarded(task.id, needs, body)

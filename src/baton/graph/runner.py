@@ -10,20 +10,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Command, Interrupt, StateSnapshot
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command, StateSnapshot
 
 from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import ItemKind, ItemStatus, RunStatus, TaskStatus
-from baton.errors import Conflict, Forbidden, InputError
+from baton.errors import Conflict, Forbidden, InputError, RunLocked
 from baton.graph.compiler import RunGraph, compile_runbook, recursion_limit
 from baton.graph.deps import EngineDeps
-from baton.graph.items import content_hash, item_content
 from baton.graph.state import initial_state
 from baton.runbooks.canonical import runbook_from_canonical
 from baton.runbooks.inputs import resolve_values
@@ -33,7 +31,7 @@ from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.db import transaction
 from baton.store.locks import RunLocks
-from baton.store.models import PendingItemRow, utcnow
+from baton.store.models import PendingItemRow, RunRow, utcnow
 
 VERDICTS: dict[str, set[str]] = {
     ItemKind.APPROVAL: {"approve", "reject"},
@@ -153,117 +151,95 @@ class Runner:
             graph_input: Any
             if snap.metadata is None:
                 graph_input = initial_state()
-            elif snap.interrupts:
-                resume = self._resume_values(run_id, snap)
-                if not resume:
-                    return self._wait(run_id, runbook, snap.interrupts)
-                graph_input = Command(resume=resume)
             elif snap.next:
                 graph_input = None  # the process died mid-step; continue from the checkpoint
             else:
-                return self._finish(run_id, snap)
+                graph_input = self._reentry(run_id, snap.values)
+                if graph_input is None:
+                    return self._settle(run_id, snap.values)
             with transaction(self.deps.sessions) as session:
                 run_store.set_run_status(
                     session, run_id=run_id, status=RunStatus.RUNNING, actor=actor.SYSTEM
                 )
             graph.invoke(graph_input, config, durability="sync")
 
-    def _resume_values(self, run_id: str, snap: StateSnapshot) -> dict[str, Any]:
-        """Resume values for pending interrupts that people (or timeouts) have answered."""
-        halt = (snap.values or {}).get("halt")
-        resume: dict[str, Any] = {}
+    def _reentry(self, run_id: str, values: dict[str, Any]) -> Command[Any] | None:
+        """Re-enter parked tasks that were answered, or all of them if the run must stop."""
+        parked = [
+            t for t, s in values.get("tasks", {}).items() if s["status"] == TaskStatus.WAITING
+        ]
+        if not parked:
+            return None
         with transaction(self.deps.sessions) as session:
             run = run_store.get_run(session, run_id=run_id)
-            for pending in snap.interrupts:
-                item = item_store.get_item_for_task(
-                    session, run_id=run_id, task_id=pending.value["task_id"]
+            if run.cancel_requested_by and not values.get("halt"):
+                reason = f"cancelled by {run.cancel_requested_by}"
+                self._withdraw(session, run_id, parked, run.cancel_requested_by, reason)
+                return Command(update={"halt": reason}, goto=parked)
+            if values.get("halt"):
+                self._withdraw(
+                    session, run_id, parked, actor.SYSTEM, f"run halted: {values['halt']}"
                 )
-                if item is not None and item.answer is not None and item.status in (
-                    ItemStatus.ANSWERED,
-                    ItemStatus.EXPIRED,
-                ):
-                    resume[pending.id] = item.answer
-                elif halt or run.cancel_requested_by:
-                    reason = halt or f"cancelled by {run.cancel_requested_by}"
-                    resume[pending.id] = {"status": TaskStatus.CANCELLED.value, "reason": reason}
-                    run_store.transition_task(
-                        session,
-                        run_id=run_id,
-                        task_id=pending.value["task_id"],
-                        status=TaskStatus.CANCELLED,
-                        actor=run.cancel_requested_by or actor.SYSTEM,
-                        detail={"reason": reason},
-                    )
-                    if item is not None:
-                        item_store.set_item_status(session, item=item, status=ItemStatus.CANCELLED)
-        return resume
+                return Command(goto=parked)
+            answered = [
+                t
+                for t in parked
+                if (i := item_store.get_item_for_task(session, run_id=run_id, task_id=t))
+                and i.answer is not None
+            ]
+        return Command(goto=answered) if answered else None
 
-    def _wait(self, run_id: str, runbook: Runbook, interrupts: tuple[Interrupt, ...]) -> RunStatus:
-        """Make sure every pending interrupt has its item, then mark the run waiting."""
-        pending_tasks = set()
-        with transaction(self.deps.sessions) as session:
-            run = run_store.get_run(session, run_id=run_id)
-            for pending in interrupts:
-                task_id = pending.value["task_id"]
-                pending_tasks.add(task_id)
-                kind = ItemKind(pending.value["kind"])
-                title, content, roles, min_approvals = item_content(
-                    session, run_id=run_id, runbook=runbook, task_id=task_id, kind=kind
-                )
-                timeout = runbook.task(task_id).timeout
-                _, created = item_store.ensure_item(
+    def _withdraw(self, session: Any, run_id: str, tasks: list[str], by: str, reason: str) -> None:
+        """Cancel the open items of parked tasks; their nodes then conclude as cancelled."""
+        for task_id in tasks:
+            item = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id)
+            if item is not None and item.status == ItemStatus.PENDING:
+                item_store.set_item_status(session, item=item, status=ItemStatus.CANCELLED)
+                run_store.add_event(
                     session,
                     run_id=run_id,
                     task_id=task_id,
-                    kind=kind,
-                    interrupt_id=pending.id,
-                    title=title,
-                    content=content,
-                    content_hash=content_hash(content),
-                    requested_by=run.requested_by,
-                    roles=roles,
-                    min_approvals=min_approvals,
-                    due_at=utcnow() + timedelta(seconds=timeout) if timeout else None,
+                    kind="item_withdrawn",
+                    actor=by,
+                    detail={"item_id": item.id, "reason": reason},
                 )
-                if created:
-                    run_store.transition_task(
-                        session,
-                        run_id=run_id,
-                        task_id=task_id,
-                        status=TaskStatus.WAITING,
-                        actor=actor.SYSTEM,
-                        detail={"item_id": item_store.item_id_for(run_id, task_id), "kind": kind},
-                    )
-            self._settle_items(session, run_id, pending_tasks)
-            run_store.set_run_status(
-                session, run_id=run_id, status=RunStatus.WAITING, actor=actor.SYSTEM
-            )
-        return RunStatus.WAITING
 
-    def _settle_items(self, session: Any, run_id: str, still_pending: set[str]) -> None:
-        """Answered items whose interrupt the graph has consumed are applied."""
-        for item in item_store.list_items(session, status=ItemStatus.ANSWERED, run_id=run_id):
-            if item.task_id not in still_pending:
-                item_store.set_item_status(session, item=item, status=ItemStatus.APPLIED)
-
-    def _finish(self, run_id: str, snap: StateSnapshot) -> RunStatus:
-        halt = (snap.values or {}).get("halt")
+    def _settle(self, run_id: str, values: dict[str, Any]) -> RunStatus:
+        """The graph has nothing to run: the run waits on people, or it is over."""
+        tasks = values.get("tasks", {})
+        halt = values.get("halt")
         with transaction(self.deps.sessions) as session:
             run = run_store.get_run(session, run_id=run_id)
-            if run.cancel_requested_by:
-                status = RunStatus.CANCELLED
-            elif halt:
-                status = RunStatus.FAILED
+            for item in item_store.list_items(session, status=ItemStatus.ANSWERED, run_id=run_id):
+                if item.task_id in tasks and TaskStatus(tasks[item.task_id]["status"]).terminal:
+                    item_store.set_item_status(session, item=item, status=ItemStatus.APPLIED)
+            if any(s["status"] == TaskStatus.WAITING for s in tasks.values()):
+                status = RunStatus.WAITING
             else:
-                status = RunStatus.SUCCEEDED
-            run.halt_reason = halt
-            self._settle_items(session, run_id, set())
+                status = (
+                    RunStatus.CANCELLED
+                    if run.cancel_requested_by
+                    else RunStatus.FAILED
+                    if halt
+                    else RunStatus.SUCCEEDED
+                )
+                run.halt_reason = halt
+                for row in run_store.task_executions(session, run_id=run_id):
+                    if not TaskStatus(row.status).terminal:  # never reached: nothing led there
+                        run_store.transition_task(
+                            session,
+                            run_id=run_id,
+                            task_id=row.task_id,
+                            status=TaskStatus.CANCELLED if halt else TaskStatus.SKIPPED,
+                            actor=actor.SYSTEM,
+                            detail={"reason": "not reached"},
+                        )
             run_store.set_run_status(
                 session,
                 run_id=run_id,
                 status=status,
-                actor=run.cancel_requested_by or actor.SYSTEM,
-                detail={"halt": halt} if halt else None,
+                actor=run.cancel_requested_by if status is RunStatus.CANCELLED else actor.SYSTEM,
+                detail={"halt": halt} if halt and status.terminal else None,
             )
         return status
 
@@ -285,34 +261,34 @@ class Runner:
         """
         if not actor.is_human(by):
             raise Forbidden(f"only people answer items; {by} is not a person")
-        with self.deps.sessions() as session:
-            run_id = item_store.get_item(session, item_id=item_id).run_id
-        with self.locks.hold(run_id):
-            with self.deps.sessions() as session:
-                version = run_store.get_run(session, run_id=run_id).runbook_version
-            runbook, graph = self.graph_for(version)
-            live = {i.id for i in graph.get_state(self._config(run_id, runbook)).interrupts}
-            with transaction(self.deps.sessions) as session:
-                item = item_store.get_item(session, item_id=item_id)
-                run = run_store.get_run(session, run_id=run_id)
-                settled = self._record_answer(
-                    session, item, run.requested_by, runbook, live, by, verdict, comment,
-                    dict(outputs or {}), choice,
-                )
-                approvals = sum(
-                    d.verdict == "approve" for d in item_store.decisions(session, item_id=item_id)
-                )
-                outcome_status, needed = item.status, item.min_approvals
-            status = self._advance_locked(run_id) if settled else RunStatus.WAITING
-        return AnswerOutcome(item_id, outcome_status, approvals, needed, status)
+        with transaction(self.deps.sessions) as session:
+            item = item_store.get_item(session, item_id=item_id)
+            run = run_store.get_run(session, run_id=item.run_id)
+            runbook, _ = self.graph_for(run.runbook_version)
+            settled = self._record_answer(
+                session, item, run, runbook, by, verdict, comment, dict(outputs or {}), choice
+            )
+            approvals = sum(
+                d.verdict == "approve" for d in item_store.decisions(session, item_id=item_id)
+            )
+            result = (item.run_id, str(item.status), item.min_approvals)
+        run_id, item_status, needed = result
+        status = RunStatus.WAITING
+        if settled:
+            try:
+                status = self.advance(run_id)
+            except RunLocked:
+                # Another process is advancing this run; it re-reads answers when its
+                # current step ends, so the answer is not lost.
+                status = RunStatus.RUNNING
+        return AnswerOutcome(item_id, item_status, approvals, needed, status)
 
     def _record_answer(
         self,
         session: Any,
         item: PendingItemRow,
-        requested_by: str,
+        run: RunRow,
         runbook: Runbook,
-        live_interrupts: set[str],
         by: str,
         verdict: str,
         comment: str | None,
@@ -321,14 +297,15 @@ class Runner:
     ) -> bool:
         if item.status != ItemStatus.PENDING:
             raise Conflict(f"item {item.id} is already {item.status}; nothing changed")
-        if item.interrupt_id not in live_interrupts:
-            raise Conflict(f"item {item.id} is stale: its run no longer waits on it")
+        task_row = run_store.get_task(session, run_id=run.id, task_id=item.task_id)
+        if RunStatus(run.status).terminal or task_row.status != TaskStatus.WAITING:
+            raise Conflict(f"item {item.id} is stale: run {run.id} no longer waits on it")
         kind = ItemKind(item.kind)
         if verdict not in VERDICTS[kind]:
             allowed = " or ".join(sorted(VERDICTS[kind]))
             raise InputError(f"item {item.id} is a {kind} item: answer it with {allowed}")
         task = runbook.task(item.task_id)
-        if kind is ItemKind.APPROVAL and by == requested_by:
+        if kind is ItemKind.APPROVAL and by == run.requested_by:
             raise Forbidden(f"{by} requested this run and cannot approve its gates")
         earlier = item_store.decisions(session, item_id=item.id)
         if any(d.actor == by for d in earlier):
@@ -347,7 +324,7 @@ class Runner:
         )
         if verdict == "approve" and len(earlier) + 1 < item.min_approvals:
             return False
-        status, reason, output = self._settle(kind, verdict, by, comment, values, choice, earlier)
+        status, reason, output = self._verdict(kind, verdict, by, comment, values, choice, earlier)
         answer: dict[str, Any] = {"status": status.value, "reason": reason, "by": by}
         if choice is not None:
             answer["choice"] = choice
@@ -365,7 +342,7 @@ class Runner:
         return True
 
     @staticmethod
-    def _settle(
+    def _verdict(
         kind: ItemKind,
         verdict: str,
         by: str,
@@ -395,7 +372,10 @@ class Runner:
                     raise Conflict(f"run {run_id} already {run.status}")
                 run.cancel_requested_by = by
                 run_store.add_event(
-                    session, run_id=run_id, kind="cancel_requested", actor=by,
+                    session,
+                    run_id=run_id,
+                    kind="cancel_requested",
+                    actor=by,
                     detail={"reason": reason},
                 )
             return self._advance_locked(run_id)
@@ -413,7 +393,7 @@ class Runner:
             ]
         touched = []
         for item_id, run_id in overdue:
-            with self.locks.hold(run_id), transaction(self.deps.sessions) as session:
+            with transaction(self.deps.sessions) as session:
                 item = item_store.get_item(session, item_id=item_id)
                 if item.status != ItemStatus.PENDING:
                     continue
@@ -423,8 +403,13 @@ class Runner:
                 )
                 item_store.set_item_status(session, item=item, status=ItemStatus.EXPIRED)
                 run_store.transition_task(
-                    session, run_id=run_id, task_id=item.task_id, status=TaskStatus.FAILED,
-                    actor=actor.SYSTEM, error=reason, detail={"item_id": item_id},
+                    session,
+                    run_id=run_id,
+                    task_id=item.task_id,
+                    status=TaskStatus.FAILED,
+                    actor=actor.SYSTEM,
+                    error=reason,
+                    detail={"item_id": item_id},
                 )
             touched.append(run_id)
         return touched
@@ -432,15 +417,24 @@ class Runner:
     def recoverable(self) -> list[str]:
         """Runs that need a push: mid-step with no live owner, or answered but not resumed."""
         with self.deps.sessions() as session:
-            running = [r.id for r in run_store.list_runs(session, status=RunStatus.RUNNING, limit=10_000)]
+            running = [
+                r.id for r in run_store.list_runs(session, status=RunStatus.RUNNING, limit=10_000)
+            ]
+            waiting = {
+                r.id for r in run_store.list_runs(session, status=RunStatus.WAITING, limit=10_000)
+            }
             answered = {
                 i.run_id
-                for i in item_store.list_items(session, status=ItemStatus.ANSWERED)
+                for status in (ItemStatus.ANSWERED, ItemStatus.EXPIRED)
+                for i in item_store.list_items(session, status=status)
+                if i.run_id in waiting
             }
         orphaned = [r for r in running if not self.locks.held_elsewhere(r)]
         return sorted(set(orphaned) | answered)
 
-    def recover(self, *, on_run: Callable[[str, RunStatus], None] | None = None) -> dict[str, RunStatus]:
+    def recover(
+        self, *, on_run: Callable[[str, RunStatus], None] | None = None
+    ) -> dict[str, RunStatus]:
         """Expire overdue items and advance every run that was left mid-step."""
         run_ids = sorted(set(self.expire_overdue()) | set(self.recoverable()))
         results: dict[str, RunStatus] = {}

@@ -88,20 +88,21 @@ def parse_runbook(text: str, file: str) -> LoadedRunbook:
         problems.append(
             Problem(file, line, col, None, "a runbook must be a mapping (id, title, tasks, ...)")
         )
-        raise RunbookInvalid(problems)
+        raise _invalid(problems)
     try:
         runbook = Runbook.model_validate(data)
     except ValidationError as exc:
         problems.extend(_pydantic_problems(exc, data, marks, file))
-        raise RunbookInvalid(_sorted(problems)) from exc
+        raise _invalid(problems) from exc
     problems.extend(validate(runbook, marks, file))
     if problems:
-        raise RunbookInvalid(_sorted(problems))
+        raise _invalid(problems)
     return LoadedRunbook(runbook, version_of(runbook), canonical_json(runbook), text)
 
 
-def _sorted(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+def _invalid(problems: list[Problem]) -> RunbookInvalid:
+    """All problems, in the order a person reads the file."""
+    return RunbookInvalid([*sorted(problems, key=lambda p: (p.line or 0, p.column or 0))])
 
 
 def _task_id(data: Any, path: tuple[Any, ...]) -> str | None:

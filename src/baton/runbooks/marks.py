@@ -82,7 +82,10 @@ def plain_data(root: Node, construct_scalar: Any) -> NodeReport:
             out: dict[str, Any] = {}
             first_line: dict[str, int] = {}
             for key_node, value_node in node.value:
-                if not isinstance(key_node, ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                if (
+                    not isinstance(key_node, ScalarNode)
+                    or key_node.tag == "tag:yaml.org,2002:merge"
+                ):
                     problems.append((path, _pos(key_node), "mapping keys must be plain strings"))
                     continue
                 key = str(key_node.value)

@@ -157,7 +157,9 @@ class Runbook(_Strict):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     tasks: list[Task] = Field(min_length=1)
 
-    def task(self, task_id: str) -> ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask:
+    def task(
+        self, task_id: str
+    ) -> ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask:
         for t in self.tasks:
             if t.id == task_id:
                 return t

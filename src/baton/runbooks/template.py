@@ -159,9 +159,9 @@ def references(text: str, *, expression: bool = False) -> set[RefPath]:
         if isinstance(node, nodes.Getitem):
             path, open_, rest = chain(node.node)
             arg = node.arg
-            if path is not None and open_ and isinstance(arg, nodes.Const):
-                if isinstance(arg.value, str | int) and not isinstance(arg.value, bool):
-                    return (*path, str(arg.value)), True, rest
+            key = arg.value if isinstance(arg, nodes.Const) else None
+            if path is not None and open_ and type(key) in (str, int):
+                return (*path, str(key)), True, rest
             return path, False, [*rest, arg]
         return None, False, [node]
 

@@ -132,9 +132,13 @@ class _Checker:
                     self.add(path, task.id, "a decision cannot lead to itself")
                 elif target not in self.ids:
                     hint = _suggest(target, self.ids)
-                    self.add(path, task.id, f"option '{option}' leads to unknown task '{target}'{hint}")
+                    self.add(
+                        path, task.id, f"option '{option}' leads to unknown task '{target}'{hint}"
+                    )
         if task.choose is None and task.assignee is None:
-            self.add(base, task.id, "a decision needs 'choose' (from data) or 'assignee' (a person)")
+            self.add(
+                base, task.id, "a decision needs 'choose' (from data) or 'assignee' (a person)"
+            )
 
     def check_params(self, i: int, task: ActionTask) -> None:
         model = EXECUTOR_PARAMS.get(task.executor)

@@ -26,7 +26,6 @@ def ensure_item(
     run_id: str,
     task_id: str,
     kind: str,
-    interrupt_id: str,
     title: str,
     content: dict[str, Any],
     content_hash: str,
@@ -35,12 +34,10 @@ def ensure_item(
     min_approvals: int,
     due_at: datetime | None,
 ) -> tuple[PendingItemRow, bool]:
-    """Create the item for a pending interrupt unless it exists; returns (item, created)."""
+    """Create the item for a parked task unless it exists; returns (item, created)."""
     item_id = item_id_for(run_id, task_id)
     row = session.get(PendingItemRow, item_id)
     if row is not None:
-        if row.interrupt_id != interrupt_id and row.status == ItemStatus.PENDING:
-            row.interrupt_id = interrupt_id
         return row, False
     row = PendingItemRow(
         id=item_id,
@@ -48,7 +45,6 @@ def ensure_item(
         task_id=task_id,
         kind=kind,
         status=ItemStatus.PENDING,
-        interrupt_id=interrupt_id,
         title=title,
         content=content,
         content_hash=content_hash,

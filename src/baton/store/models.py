@@ -122,7 +122,6 @@ class PendingItemRow(Base):
     task_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    interrupt_id: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(512))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(80))

@@ -1,0 +1,67 @@
+"""Shared fixtures: a real runtime (SQLite + LangGraph SqliteSaver) in a temp BATON_HOME."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from baton.domain.incident import Incident
+from baton.runbooks.loader import LoadedRunbook, parse_runbook
+from baton.runtime import Runtime, build_runtime
+from baton.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", retry_backoff_seconds=0, lock_timeout_seconds=10)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    with build_runtime(settings) as rt:
+        yield rt
+
+
+@pytest.fixture
+def incident() -> Incident:
+    return Incident(
+        id="INC-1", title="checkout 5xx", severity="high", service="checkout", cis=["checkout"]
+    )
+
+
+def runbook(text: str, name: str = "test.yaml") -> LoadedRunbook:
+    return parse_runbook(textwrap.dedent(text), name)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str = "") -> object:
+    """Poll until `predicate()` is truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
+    env.update(
+        BATON_HOME=str(home),
+        BATON_RETRY_BACKOFF_SECONDS="0",
+        COLUMNS="200",
+        NO_COLOR="1",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
