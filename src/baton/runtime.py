@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Self
 
 from langgraph.checkpoint.sqlite import SqliteSaver
-from sqlalchemy import Engine
 
 from baton.errors import ConfigError, StorageError
 from baton.graph.deps import EngineDeps
 from baton.graph.runner import Runner
 from baton.settings import Settings
-from baton.store.db import SessionFactory, create_db_engine, init_schema, session_factory
+from baton.store.db import Database, create_db_engine, init_schema
 from baton.store.locks import RunLocks
 from baton.tools.executors.base import Executor
 from baton.tools.executors.command import CommandExecutor
@@ -26,14 +25,13 @@ from baton.tools.executors.wait import WaitExecutor
 @dataclass
 class Runtime:
     settings: Settings
-    engine: Engine
-    sessions: SessionFactory
+    db: Database
     runner: Runner
     _checkpoint_conn: sqlite3.Connection = field(repr=False)
 
     def close(self) -> None:
         self._checkpoint_conn.close()
-        self.engine.dispose()
+        self.db.engine.dispose()
 
     def __enter__(self) -> Self:
         return self
@@ -83,12 +81,12 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.resolved_database_url, synchronous=settings.sqlite_synchronous
     )
     init_schema(engine)
-    sessions = session_factory(engine)
+    db = Database(engine)
     saver, conn = open_checkpointer(settings)
     deps = EngineDeps(
-        sessions=sessions,
+        db=db,
         executors=build_executors(settings),
         retry_backoff_seconds=settings.retry_backoff_seconds,
     )
     runner = Runner(deps, saver, RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds))
-    return Runtime(settings, engine, sessions, runner, conn)
+    return Runtime(settings, db, runner, conn)

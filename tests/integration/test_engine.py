@@ -25,13 +25,13 @@ def argv(*args: object) -> str:
 
 
 def statuses(rt: Runtime, run_id: str) -> dict[str, str]:
-    with rt.sessions() as s:
+    with rt.db.read() as s:
         return {t.task_id: t.status for t in run_store.task_executions(s, run_id=run_id)}
 
 
 def pending(rt: Runtime, run_id: str) -> dict[str, str]:
     """task id → item id of the run's pending items."""
-    with rt.sessions() as s:
+    with rt.db.read() as s:
         return {i.task_id: i.id for i in item_store.list_items(s, run_id=run_id)}
 
 
@@ -55,7 +55,7 @@ def test_parallel_branches_really_overlap(runtime: Runtime, incident: Incident, 
         "right": "succeeded",
         "join": "succeeded",
     }
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         rows = {t.task_id: t for t in run_store.task_executions(s, run_id=run_id)}
     assert rows["join"].started_at >= max(rows["left"].finished_at, rows["right"].finished_at)
 
@@ -88,7 +88,7 @@ def test_two_parallel_gates_answered_one_at_a_time_repeat_no_effect(
     assert status is RunStatus.WAITING
     items = pending(runtime, run_id)
     assert set(items) == {"gate_a", "gate_b"}
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         shown = item_store.get_item(s, item_id=items["gate_a"]).content["shows"]
     assert shown == ["prepared: succeeded"]
 
@@ -100,7 +100,7 @@ def test_two_parallel_gates_answered_one_at_a_time_repeat_no_effect(
     second = runtime.runner.answer(items["gate_b"], by="human:bob", verdict="approve")
     assert second.run_status is RunStatus.SUCCEEDED
     assert sorted(lines(tmp_path / "effects.txt")) == ["act_a", "act_b", "finish", "prepare"]
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         assert {i.status for i in item_store.list_items(s, status=None, run_id=run_id)} == {
             ItemStatus.APPLIED
         }
@@ -120,7 +120,7 @@ def test_stale_duplicate_and_forbidden_answers_change_nothing(
         runtime.runner.answer(items["gate_a"], by="agent:logs@offline", verdict="approve")
     with pytest.raises(InputError, match="approve or reject"):
         runtime.runner.answer(items["gate_a"], by="human:alice", verdict="complete")
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         assert item_store.decisions(s, item_id=items["gate_a"]) == []
 
     runtime.runner.answer(items["gate_a"], by="human:alice", verdict="approve")
@@ -130,7 +130,7 @@ def test_stale_duplicate_and_forbidden_answers_change_nothing(
     runtime.runner.cancel(run_id, by="human:ic")
     with pytest.raises(Conflict):
         runtime.runner.answer(items["gate_b"], by="human:bob", verdict="approve")
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         assert item_store.decisions(s, item_id=items["gate_b"]) == []
         assert run_store.get_run(s, run_id=run_id).status == RunStatus.CANCELLED
     assert statuses(runtime, run_id)["act_b"] == "cancelled"
@@ -159,7 +159,7 @@ def test_two_person_rule_needs_distinct_approvers(
     two = runtime.runner.answer(item, by="human:bob", verdict="approve")
     assert two.run_status is RunStatus.SUCCEEDED
     assert lines(tmp_path / "fx") == ["failover"]
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         output = run_store.get_task(s, run_id=run_id, task_id="gate").output
     assert output is not None and output["approved_by"] == ["human:alice", "human:bob"]
 
@@ -182,7 +182,7 @@ def test_rejection_fails_the_run_and_nothing_behind_the_gate_runs(
         "finish": "cancelled",
     }
     assert lines(tmp_path / "effects.txt") == ["prepare"]
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         run = run_store.get_run(s, run_id=run_id)
         assert run.halt_reason and "rejected by human:alice: wrong version" in run.halt_reason
         assert item_store.get_item(s, item_id=items["gate_b"]).status == ItemStatus.CANCELLED
@@ -238,7 +238,7 @@ def test_human_task_outputs_are_typed_and_required(runtime: Runtime, incident: I
     """)
     run_id, _ = runtime.runner.start(rb, incident, requested_by=REQ)
     item = pending(runtime, run_id)["confirm"]
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         assert (
             item_store.get_item(s, item_id=item).content["instructions"] == "Check lag on checkout"
         )
@@ -255,7 +255,7 @@ def test_human_task_outputs_are_typed_and_required(runtime: Runtime, incident: I
         item, by=REQ, verdict="complete", outputs={"lag_seconds": "0.5"}, comment="all good"
     )
     assert done.run_status is RunStatus.SUCCEEDED
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         task = run_store.get_task(s, run_id=run_id, task_id="confirm")
     assert task.actor == REQ
     assert task.output == {"lag_seconds": 0.5, "completed_by": REQ, "notes": "all good"}
@@ -276,7 +276,7 @@ def test_retries_use_a_new_ledger_key_per_attempt(
     run_id, status = runtime.runner.start(rb, incident, requested_by=REQ)
     assert status is RunStatus.SUCCEEDED
     assert len(lines(counter)) == 3
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         keys = [(e.key, e.result["status"]) for e in ledger.entries(s, run_id=run_id)]
         task = run_store.get_task(s, run_id=run_id, task_id="flaky")
     assert keys == [
@@ -309,7 +309,7 @@ def test_failure_policies(runtime: Runtime, incident: Incident, tmp_path: Path):
     assert statuses(runtime, run_id)["manual"] == "waiting"
     assert lines(fx) == ["after"]
     item = pending(runtime, run_id)["manual"]
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         content = item_store.get_item(s, item_id=item).content
     assert "the action failed (exit code 1" in content["reason"]
     assert content["invocation"]["params"]["argv"] == ["false"]
@@ -336,7 +336,7 @@ def test_a_failing_task_halts_the_run(runtime: Runtime, incident: Incident, tmp_
         "gate": "cancelled",
         "later": "cancelled",
     }
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         assert item_store.list_items(s, run_id=run_id) == []
 
 
@@ -353,7 +353,7 @@ def test_when_false_skips_and_templates_fail_cleanly(runtime: Runtime, incident:
     """)
     run_id, status = runtime.runner.start(rb, incident, requested_by=REQ)
     assert status is RunStatus.SUCCEEDED
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         rows = {t.task_id: t for t in run_store.task_executions(s, run_id=run_id)}
         assert ledger.entries(s, run_id=run_id) == []  # nothing executed
     assert rows["only_critical"].status == TaskStatus.SKIPPED
@@ -378,7 +378,7 @@ def test_overdue_items_time_out_on_recover(runtime: Runtime, incident: Incident)
 
     wait_for(lambda: runtime.runner.recover(), timeout=10, what="the gate to time out")
     assert statuses(runtime, run_id) == {"gate": "failed", "after": "cancelled"}
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         assert item_store.get_item(s, item_id=item).status == ItemStatus.EXPIRED
         assert run_store.get_run(s, run_id=run_id).status == RunStatus.FAILED
 
@@ -397,7 +397,7 @@ def test_inputs_are_checked_before_anything_is_stored(runtime: Runtime, incident
         runtime.runner.start(rb, incident, requested_by=REQ)
     with pytest.raises(InputError, match="unknown input"):
         runtime.runner.start(rb, incident, requested_by=REQ, inputs={"replicas": "2", "x": "1"})
-    with runtime.sessions() as s:
+    with runtime.db.read() as s:
         assert run_store.list_runs(s) == []
 
 
@@ -424,5 +424,8 @@ def test_a_waiting_gate_does_not_hold_up_other_branches(runtime: Runtime, incide
         "join": "pending",
     }
     item = pending(runtime, run_id)["gate"]
-    assert runtime.runner.answer(item, by="human:ic", verdict="approve").run_status is RunStatus.SUCCEEDED
+    assert (
+        runtime.runner.answer(item, by="human:ic", verdict="approve").run_status
+        is RunStatus.SUCCEEDED
+    )
     assert statuses(runtime, run_id)["join"] == "succeeded"

@@ -61,7 +61,7 @@ def demo(
         console.print(f"run {run_id} requested by {DEMO_REQUESTER}", highlight=False)
         status = follow(rt, run_id, lambda: rt.runner.advance(run_id))
         while status is RunStatus.WAITING:
-            with rt.sessions() as session:
+            with rt.db.read() as session:
                 items = item_store.list_items(session, run_id=run_id)
             for item in items:
                 if item.kind != "approval":
@@ -87,7 +87,7 @@ def demo(
                         ).run_status
                     ),
                 )
-        with rt.sessions() as session:
+        with rt.db.read() as session:
             events = run_store.timeline(session, run_id=run_id)
         console.print(views.timeline_table(events))
         console.print(f"run {run_id} [bold]{status}[/bold]; inspect it with:")

@@ -18,7 +18,7 @@ from baton.store import runs as run_store
 
 
 def render(rt: Runtime, run_id: str) -> Any:
-    with rt.sessions() as session:
+    with rt.db.read() as session:
         run = run_store.get_run(session, run_id=run_id)
         tasks = run_store.task_executions(session, run_id=run_id)
         pending = [

@@ -17,7 +17,7 @@ def pending(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Items waiting for a person: approvals, human tasks, decisions, fallbacks."""
-    with open_runtime() as rt, rt.sessions() as session:
+    with open_runtime() as rt, rt.db.read() as session:
         rows = [
             (i, item_store.decisions(session, item_id=i.id))
             for i in item_store.list_items(session, run_id=run_id)
@@ -42,7 +42,7 @@ def _answer(item_id: str, user: str | None, verdict: str, **kwargs: object) -> N
             outcome["o"] = rt.runner.answer(item_id, by=by, verdict=verdict, **kwargs)  # type: ignore[arg-type]
             return outcome["o"].run_status
 
-        with rt.sessions() as session:
+        with rt.db.read() as session:
             run_id = item_store.get_item(session, item_id=item_id).run_id
         status = follow(rt, run_id, work)
         result = outcome["o"]

@@ -25,6 +25,7 @@ from baton.errors import InputError
 from baton.runbooks.loader import load_runbook
 from baton.runtime import Runtime
 from baton.store import items as item_store
+from baton.store import ledger
 from baton.store import runs as run_store
 
 runs_app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
@@ -72,7 +73,7 @@ def load_incident(path: Path) -> Incident:
 
 def summarise(rt: Runtime, run_id: str, status: RunStatus) -> None:
     """After a run stops moving: what it waits on and how to answer, or how it ended."""
-    with rt.sessions() as session:
+    with rt.db.read() as session:
         pending = item_store.list_items(session, run_id=run_id)
     if status is RunStatus.WAITING:
         for item in pending:
@@ -141,7 +142,7 @@ def advance(run_id: str = typer.Argument(...)) -> None:
 
 
 def show_json(rt: Runtime, run_id: str) -> dict[str, Any]:
-    with rt.sessions() as session:
+    with rt.db.read() as session:
         run_row = run_store.get_run(session, run_id=run_id)
         tasks = run_store.task_executions(session, run_id=run_id)
         items = item_store.list_items(session, status=None, run_id=run_id)
@@ -149,6 +150,7 @@ def show_json(rt: Runtime, run_id: str) -> dict[str, Any]:
             views.item_json(i, item_store.decisions(session, item_id=i.id)) for i in items
         ]
         events = run_store.timeline(session, run_id=run_id)
+        effects = ledger.entries(session, run_id=run_id)
     order = [t.id for t in rt.runner.graph_for(run_row.runbook_version)[0].tasks]
     tasks.sort(key=lambda t: order.index(t.task_id) if t.task_id in order else len(order))
     return {
@@ -156,6 +158,7 @@ def show_json(rt: Runtime, run_id: str) -> dict[str, Any]:
         "tasks": [views.task_json(t) for t in tasks],
         "items": item_views,
         "timeline": [views.event_json(e) for e in events],
+        "ledger": [views.ledger_json(e) for e in effects],
     }
 
 
@@ -166,7 +169,7 @@ def list_runs(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Recent runs, newest first."""
-    with open_runtime() as rt, rt.sessions() as session:
+    with open_runtime() as rt, rt.db.read() as session:
         rows = run_store.list_runs(session, status=status, limit=limit)
     if as_json:
         print_json([views.run_json(r) for r in rows])
@@ -199,7 +202,7 @@ def show(
             print_json(show_json(rt, run_id))
             return
         console.print(render(rt, run_id))
-        with rt.sessions() as session:
+        with rt.db.read() as session:
             console.print(views.timeline_table(run_store.timeline(session, run_id=run_id)))
 
 

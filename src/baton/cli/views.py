@@ -14,6 +14,7 @@ from rich.text import Text
 
 from baton.store.models import (
     DecisionRow,
+    LedgerRow,
     PendingItemRow,
     RunEventRow,
     RunRow,
@@ -162,3 +163,19 @@ def items_table(items: list[tuple[PendingItemRow, list[DecisionRow]]]) -> Table:
             item.due_at.strftime("%Y-%m-%d %H:%M") if item.due_at else "",
         )
     return table
+
+
+def ledger_json(entry: LedgerRow) -> dict[str, Any]:
+    return {
+        "key": entry.key,
+        "task_id": entry.task_id,
+        "attempt": entry.attempt,
+        "executor": entry.executor,
+        "idempotent": entry.idempotent,
+        "state": entry.state,
+        "reexecutions": entry.reexecutions,
+        "invocation": entry.invocation,
+        "result": entry.result,
+        "intent_at": iso(entry.intent_at),
+        "completed_at": iso(entry.completed_at),
+    }

@@ -21,7 +21,6 @@ from baton.graph.deps import EngineDeps
 from baton.runbooks.model import ActionTask
 from baton.store import ledger
 from baton.store import runs as run_store
-from baton.store.db import transaction
 from baton.store.models import LedgerRow
 from baton.tools.executors.base import ExecutionContext, Executor
 
@@ -49,7 +48,7 @@ def perform(
     """Execute `task` at most once per attempt; records task transitions with the ledger."""
     idempotent = task.idempotent if task.idempotent is not None else executor.is_idempotent(params)
     max_attempts = task.retries + 1
-    with deps.sessions() as session:
+    with deps.db.read() as session:
         last = ledger.latest_entry(session, run_id=run_id, task_id=task.id)
     attempt = 0
     if last is not None:
@@ -61,7 +60,7 @@ def perform(
         elif not idempotent:
             return Outcome(None, last.attempt, in_doubt=True)
         else:
-            with transaction(deps.sessions) as session:
+            with deps.db.write() as session:
                 ledger.note_reexecution(session, key=last.key)
             result = _execute(executor, params, task, run_id, last)
             if _settle(deps, run_id, task, last, result, max_attempts, hand_failure_to_human):
@@ -69,7 +68,7 @@ def perform(
             attempt = last.attempt
     while True:
         attempt += 1
-        with transaction(deps.sessions) as session:
+        with deps.db.write() as session:
             entry = ledger.record_intent(
                 session,
                 run_id=run_id,
@@ -125,7 +124,7 @@ def _settle(
 ) -> bool:
     """Record the result (and the task's final status if this is the last word); True if done."""
     final = result.ok or entry.attempt >= max_attempts
-    with transaction(deps.sessions) as session:
+    with deps.db.write() as session:
         ledger.record_result(session, key=entry.key, result=result.model_dump(mode="json"))
         if final and not (hand_failure_to_human and not result.ok):
             run_store.transition_task(

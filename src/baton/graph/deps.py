@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from baton.store.db import SessionFactory
+from baton.store.db import Database
 from baton.tools.executors.base import Executor
 
 
 @dataclass(frozen=True)
 class EngineDeps:
-    sessions: SessionFactory
+    db: Database
     executors: Mapping[str, Executor]
     retry_backoff_seconds: float = 1.0

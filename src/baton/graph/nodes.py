@@ -32,7 +32,6 @@ from baton.runbooks.model import ActionTask, DecisionTask, Runbook
 from baton.runbooks.template import TemplateError, evaluate, render_value
 from baton.store import items as item_store
 from baton.store import runs as run_store
-from baton.store.db import transaction
 
 Node = Callable[[RunState, RunnableConfig], dict[str, Any]]
 Body = Callable[[RunState, str], dict[str, Any]]
@@ -78,7 +77,7 @@ def _conclude(
     by: str = actor.SYSTEM,
     choice: str | None = None,
 ) -> dict[str, Any]:
-    with transaction(deps.sessions) as session:
+    with deps.db.write() as session:
         run_store.transition_task(
             session,
             run_id=run_id,
@@ -120,7 +119,7 @@ def _gatekeep(
         return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, reason)
     when = runbook.task(task_id).when
     if when is not None:
-        with deps.sessions() as session:
+        with deps.db.read() as session:
             context = template_context(session, run_id=run_id)
         try:
             go = bool(evaluate(when, context, name=f"{task_id}.when"))
@@ -135,11 +134,11 @@ def _await_person(
     deps: EngineDeps, runbook: Runbook, run_id: str, task_id: str, kind: ItemKind
 ) -> dict[str, Any]:
     """Conclude from a person's recorded answer, or park the task on a pending item."""
-    with deps.sessions() as session:
+    with deps.db.read() as session:
         item = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id)
     if item is not None and item.answer is not None:
         return _resolved(task_id, runbook.task(task_id).on_failure, item.answer)
-    with transaction(deps.sessions) as session:
+    with deps.db.write() as session:
         open_item(session, run_id=run_id, runbook=runbook, task_id=task_id, kind=kind)
     return _update(task_id, TaskStatus.WAITING)
 
@@ -162,7 +161,7 @@ def action_node(deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: lis
             return skipped
         raw: Any = task.params
         if uses_templates(task.params):
-            with deps.sessions() as session:
+            with deps.db.read() as session:
                 context = template_context(session, run_id=run_id)
             try:
                 raw = render_value(task.params, context, name=f"{task.id}.params")
@@ -216,7 +215,7 @@ def decision_node(deps: EngineDeps, runbook: Runbook, task: DecisionTask, needs:
         skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
         if skipped is not None:
             return skipped
-        with deps.sessions() as session:
+        with deps.db.read() as session:
             context = template_context(session, run_id=run_id)
         try:
             choice = str(evaluate(choose, context, name=f"{task.id}.choose"))

@@ -29,7 +29,6 @@ from baton.runbooks.loader import LoadedRunbook
 from baton.runbooks.model import DecisionTask, HumanTask, Runbook
 from baton.store import items as item_store
 from baton.store import runs as run_store
-from baton.store.db import transaction
 from baton.store.locks import RunLocks
 from baton.store.models import PendingItemRow, RunRow, utcnow
 
@@ -66,7 +65,7 @@ class Runner:
     def graph_for(self, version: str) -> tuple[Runbook, RunGraph]:
         """The compiled graph of a stored runbook version (runs are pinned to theirs)."""
         if version not in self._graphs:
-            with self.deps.sessions() as session:
+            with self.deps.db.read() as session:
                 canonical = run_store.get_runbook_canonical(session, version=version)
             runbook = runbook_from_canonical(canonical)
             self._graphs[version] = (
@@ -79,7 +78,7 @@ class Runner:
         return {"configurable": {"thread_id": run_id}, "recursion_limit": recursion_limit(runbook)}
 
     def snapshot(self, run_id: str) -> StateSnapshot:
-        with self.deps.sessions() as session:
+        with self.deps.db.read() as session:
             run = run_store.get_run(session, run_id=run_id)
         runbook, graph = self.graph_for(run.runbook_version)
         return graph.get_state(self._config(run_id, runbook))
@@ -99,7 +98,7 @@ class Runner:
         incident_id = incident.id or f"inc_{uuid.uuid4().hex[:10]}"
         body = incident.model_dump(mode="json") | {"id": incident_id}
         run_id = f"run_{uuid.uuid4().hex[:12]}"
-        with transaction(self.deps.sessions) as session:
+        with self.deps.db.write() as session:
             run_store.save_runbook_version(
                 session,
                 version=loaded.version,
@@ -140,7 +139,7 @@ class Runner:
             return self._advance_locked(run_id)
 
     def _advance_locked(self, run_id: str) -> RunStatus:
-        with self.deps.sessions() as session:
+        with self.deps.db.read() as session:
             run = run_store.get_run(session, run_id=run_id)
         if RunStatus(run.status).terminal:
             return RunStatus(run.status)
@@ -157,7 +156,7 @@ class Runner:
                 graph_input = self._reentry(run_id, snap.values)
                 if graph_input is None:
                     return self._settle(run_id, snap.values)
-            with transaction(self.deps.sessions) as session:
+            with self.deps.db.write() as session:
                 run_store.set_run_status(
                     session, run_id=run_id, status=RunStatus.RUNNING, actor=actor.SYSTEM
                 )
@@ -170,7 +169,7 @@ class Runner:
         ]
         if not parked:
             return None
-        with transaction(self.deps.sessions) as session:
+        with self.deps.db.write() as session:
             run = run_store.get_run(session, run_id=run_id)
             if run.cancel_requested_by and not values.get("halt"):
                 reason = f"cancelled by {run.cancel_requested_by}"
@@ -208,7 +207,7 @@ class Runner:
         """The graph has nothing to run: the run waits on people, or it is over."""
         tasks = values.get("tasks", {})
         halt = values.get("halt")
-        with transaction(self.deps.sessions) as session:
+        with self.deps.db.write() as session:
             run = run_store.get_run(session, run_id=run_id)
             for item in item_store.list_items(session, status=ItemStatus.ANSWERED, run_id=run_id):
                 if item.task_id in tasks and TaskStatus(tasks[item.task_id]["status"]).terminal:
@@ -261,10 +260,13 @@ class Runner:
         """
         if not actor.is_human(by):
             raise Forbidden(f"only people answer items; {by} is not a person")
-        with transaction(self.deps.sessions) as session:
+        with self.deps.db.read() as session:
+            item = item_store.get_item(session, item_id=item_id)
+            version = run_store.get_run(session, run_id=item.run_id).runbook_version
+        runbook, _ = self.graph_for(version)
+        with self.deps.db.write() as session:
             item = item_store.get_item(session, item_id=item_id)
             run = run_store.get_run(session, run_id=item.run_id)
-            runbook, _ = self.graph_for(run.runbook_version)
             settled = self._record_answer(
                 session, item, run, runbook, by, verdict, comment, dict(outputs or {}), choice
             )
@@ -366,7 +368,7 @@ class Runner:
     def cancel(self, run_id: str, *, by: str, reason: str | None = None) -> RunStatus:
         """Cancel a run that waits on people: its pending gates are cancelled, nothing runs."""
         with self.locks.hold(run_id):
-            with transaction(self.deps.sessions) as session:
+            with self.deps.db.write() as session:
                 run = run_store.get_run(session, run_id=run_id)
                 if RunStatus(run.status).terminal:
                     raise Conflict(f"run {run_id} already {run.status}")
@@ -385,7 +387,7 @@ class Runner:
     def expire_overdue(self) -> list[str]:
         """Time out pending items past their due time; returns the affected run ids."""
         now = utcnow()
-        with self.deps.sessions() as session:
+        with self.deps.db.read() as session:
             overdue = [
                 (i.id, i.run_id)
                 for i in item_store.list_items(session)
@@ -393,7 +395,7 @@ class Runner:
             ]
         touched = []
         for item_id, run_id in overdue:
-            with transaction(self.deps.sessions) as session:
+            with self.deps.db.write() as session:
                 item = item_store.get_item(session, item_id=item_id)
                 if item.status != ItemStatus.PENDING:
                     continue
@@ -416,7 +418,7 @@ class Runner:
 
     def recoverable(self) -> list[str]:
         """Runs that need a push: mid-step with no live owner, or answered but not resumed."""
-        with self.deps.sessions() as session:
+        with self.deps.db.read() as session:
             running = [
                 r.id for r in run_store.list_runs(session, status=RunStatus.RUNNING, limit=10_000)
             ]
@@ -439,7 +441,7 @@ class Runner:
         run_ids = sorted(set(self.expire_overdue()) | set(self.recoverable()))
         results: dict[str, RunStatus] = {}
         for run_id in run_ids:
-            with transaction(self.deps.sessions) as session:
+            with self.deps.db.write() as session:
                 run_store.add_event(session, run_id=run_id, kind="recovery", actor=actor.SYSTEM)
             results[run_id] = self.advance(run_id)
             if on_run:

@@ -1,7 +1,9 @@
-"""Engine and sessions. SQLite runs in WAL mode with `BEGIN IMMEDIATE` transactions.
+"""Engine and sessions: `Database.read()` for queries, `Database.write()` for units of work.
 
-`BEGIN IMMEDIATE` takes the write lock up front, so two processes (a `baton run` and a
-`baton approve`) wait on `busy_timeout` instead of failing a read-to-write upgrade.
+On SQLite (WAL) a write transaction starts with `BEGIN IMMEDIATE`, taking the write lock up
+front, so two processes (a `baton run` and a `baton approve`) queue on `busy_timeout`
+instead of failing a read-to-write upgrade. Reads use a deferred BEGIN: a WAL snapshot that
+never blocks a writer, so a read held open can't deadlock a write in the same process.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from baton.errors import StorageError
 from baton.store.models import Base
 
-SessionFactory = sessionmaker[Session]
+_WRITE = "baton_write"
 
 
 def create_db_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
@@ -38,7 +40,8 @@ def create_db_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
@@ -51,12 +54,24 @@ def init_schema(engine: Engine) -> None:
         raise StorageError(f"cannot open database {engine.url!r}: {exc.orig}") from exc
 
 
-def session_factory(engine: Engine) -> SessionFactory:
-    return sessionmaker(engine, expire_on_commit=False)
+class Database:
+    """The app database: short read sessions and one-transaction units of work."""
 
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reader = sessionmaker(engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            engine.execution_options(**{_WRITE: True}), expire_on_commit=False
+        )
 
-@contextmanager
-def transaction(factory: SessionFactory) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; whatever it reads is one consistent snapshot."""
+        with self._reader() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error."""
+        with self._writer() as session, session.begin():
+            yield session
