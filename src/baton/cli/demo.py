@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -14,7 +15,7 @@ from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import RunStatus
 from baton.runbooks.loader import load_runbook
-from baton.runtime import build_runtime
+from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import items as item_store
 from baton.store import runs as run_store
@@ -37,6 +38,13 @@ def _default_runbook() -> Path:
     if here.exists():
         return here
     return Path(__file__).resolve().parents[3] / "runbooks" / "bad-deploy-rollback.yaml"
+
+
+def _approve(rt: Runtime, item_id: str) -> RunStatus:
+    outcome = rt.runner.answer(
+        item_id, by=DEMO_APPROVER, verdict="approve", comment="demo: approved by script"
+    )
+    return outcome.run_status
 
 
 def demo(
@@ -75,18 +83,7 @@ def demo(
                     "(a person does this with `baton approve`)",
                     highlight=False,
                 )
-                status = follow(
-                    rt,
-                    run_id,
-                    lambda i=item.id: (
-                        rt.runner.answer(
-                            i,
-                            by=DEMO_APPROVER,
-                            verdict="approve",
-                            comment="demo: approved by script",
-                        ).run_status
-                    ),
-                )
+                status = follow(rt, run_id, partial(_approve, rt, item.id))
         with rt.db.read() as session:
             events = run_store.timeline(session, run_id=run_id)
         console.print(views.timeline_table(events))

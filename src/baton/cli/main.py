@@ -15,24 +15,16 @@ demo.register(app)
 
 
 def main() -> None:
+    """Run the CLI: click handles usage errors and exit codes, we handle Baton's errors."""
     try:
-        app(standalone_mode=False)
+        app()
     except BatonError as exc:
         if options.debug:
             raise
         sys.exit(report(exc))
     except KeyboardInterrupt:
         sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click's own usage errors land here too
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+    except Exception as exc:
         if options.debug:
             raise
         print(f"error (internal): {type(exc).__name__}: {exc} (run with --debug)", file=sys.stderr)

@@ -12,9 +12,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from baton.store.ledger import LedgerEntry
 from baton.store.models import (
     DecisionRow,
-    LedgerRow,
     PendingItemRow,
     RunEventRow,
     RunRow,
@@ -165,7 +165,7 @@ def items_table(items: list[tuple[PendingItemRow, list[DecisionRow]]]) -> Table:
     return table
 
 
-def ledger_json(entry: LedgerRow) -> dict[str, Any]:
+def ledger_json(entry: LedgerEntry) -> dict[str, Any]:
     return {
         "key": entry.key,
         "task_id": entry.task_id,

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from baton.domain import actor
 from baton.domain.envelope import ActionResult, ResultStatus
@@ -21,7 +22,7 @@ from baton.graph.deps import EngineDeps
 from baton.runbooks.model import ActionTask
 from baton.store import ledger
 from baton.store import runs as run_store
-from baton.store.models import LedgerRow
+from baton.store.ledger import LedgerEntry
 from baton.tools.executors.base import ExecutionContext, Executor
 
 
@@ -48,53 +49,59 @@ def perform(
     """Execute `task` at most once per attempt; records task transitions with the ledger."""
     idempotent = task.idempotent if task.idempotent is not None else executor.is_idempotent(params)
     max_attempts = task.retries + 1
-    with deps.db.read() as session:
+    invocation = {"params": params.model_dump(mode="json", by_alias=True)}
+
+    def open_attempt(session: Session, attempt: int) -> LedgerEntry:
+        entry = ledger.record_intent(
+            session,
+            run_id=run_id,
+            task_id=task.id,
+            attempt=attempt,
+            executor=task.executor,
+            idempotent=idempotent,
+            invocation=invocation,
+        )
+        run_store.transition_task(
+            session,
+            run_id=run_id,
+            task_id=task.id,
+            status=TaskStatus.RUNNING,
+            actor=actor.automation(task.executor),
+            attempt=attempt,
+            detail={"idempotency_key": entry.key},
+        )
+        return entry
+
+    # The usual case (first visit) reads and opens attempt 1 in one transaction.
+    with deps.db.write() as session:
         last = ledger.latest_entry(session, run_id=run_id, task_id=task.id)
-    attempt = 0
+        entry: LedgerEntry | None = open_attempt(session, 1) if last is None else None
     if last is not None:
         if last.state == ledger.COMPLETED:
             result = ActionResult.model_validate(last.result)
             if result.ok or last.attempt >= max_attempts:
                 return Outcome(result, last.attempt)
-            attempt = last.attempt
         elif not idempotent:
             return Outcome(None, last.attempt, in_doubt=True)
         else:
             with deps.db.write() as session:
                 ledger.note_reexecution(session, key=last.key)
-            result = _execute(executor, params, task, run_id, last)
-            if _settle(deps, run_id, task, last, result, max_attempts, hand_failure_to_human):
-                return Outcome(result, last.attempt)
-            attempt = last.attempt
+            entry = last
+    attempt = last.attempt if last is not None else 1
     while True:
-        attempt += 1
-        with deps.db.write() as session:
-            entry = ledger.record_intent(
-                session,
-                run_id=run_id,
-                task_id=task.id,
-                attempt=attempt,
-                executor=task.executor,
-                idempotent=idempotent,
-                invocation={"params": params.model_dump(mode="json", by_alias=True)},
-            )
-            run_store.transition_task(
-                session,
-                run_id=run_id,
-                task_id=task.id,
-                status=TaskStatus.RUNNING,
-                actor=actor.automation(task.executor),
-                attempt=attempt,
-                detail={"idempotency_key": entry.key},
-            )
+        if entry is None:
+            attempt += 1
+            with deps.db.write() as session:
+                entry = open_attempt(session, attempt)
         result = _execute(executor, params, task, run_id, entry)
         if _settle(deps, run_id, task, entry, result, max_attempts, hand_failure_to_human):
             return Outcome(result, attempt)
+        entry = None
         time.sleep(deps.retry_backoff_seconds * 2 ** (attempt - 1))
 
 
 def _execute(
-    executor: Executor, params: BaseModel, task: ActionTask, run_id: str, entry: LedgerRow
+    executor: Executor, params: BaseModel, task: ActionTask, run_id: str, entry: LedgerEntry
 ) -> ActionResult:
     ctx = ExecutionContext(
         run_id=run_id,
@@ -117,7 +124,7 @@ def _settle(
     deps: EngineDeps,
     run_id: str,
     task: ActionTask,
-    entry: LedgerRow,
+    entry: LedgerEntry,
     result: ActionResult,
     max_attempts: int,
     hand_failure_to_human: bool,

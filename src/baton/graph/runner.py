@@ -237,7 +237,7 @@ class Runner:
                 session,
                 run_id=run_id,
                 status=status,
-                actor=run.cancel_requested_by if status is RunStatus.CANCELLED else actor.SYSTEM,
+                actor=run.cancel_requested_by or actor.SYSTEM,
                 detail={"halt": halt} if halt and status.terminal else None,
             )
         return status

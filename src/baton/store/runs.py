@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    not_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from baton.domain.status import RunStatus, TaskStatus
@@ -15,8 +28,15 @@ from baton.store.models import (
     RunEventRow,
     RunRow,
     TaskExecutionRow,
+    UTCDateTime,
     utcnow,
 )
+
+_TASKS = cast(Table, TaskExecutionRow.__table__)
+_EVENTS = cast(Table, RunEventRow.__table__)
+# Built once: transitions are on every task's hot path.
+_TASK_KEY = (_TASKS.c.run_id == bindparam("r"), _TASKS.c.task_id == bindparam("t"))
+_INSERT_EVENT = insert(_EVENTS)
 
 
 def save_runbook_version(
@@ -151,6 +171,34 @@ def get_task(session: Session, *, run_id: str, task_id: str) -> TaskExecutionRow
     return row
 
 
+def _move_statement(*, terminal: bool) -> Any:
+    """UPDATE that applies a transition unless the task is already in that state."""
+    now = bindparam("now", type_=UTCDateTime())
+    attempt = func.coalesce(bindparam("new_attempt", type_=Integer()), _TASKS.c.attempt)
+    values: dict[str, Any] = {
+        "status": bindparam("new_status"),
+        "actor": bindparam("new_actor"),
+        "updated_at": now,
+        "attempt": attempt,
+        "started_at": case(
+            (and_(bindparam("running", type_=Boolean()), _TASKS.c.started_at.is_(None)), now),
+            else_=_TASKS.c.started_at,
+        ),
+    }
+    if terminal:
+        values |= {
+            "finished_at": now,
+            "output": bindparam("new_output", type_=JSON()),
+            "error": bindparam("new_error"),
+        }
+    unchanged = and_(_TASKS.c.status == bindparam("new_status"), _TASKS.c.attempt == attempt)
+    return update(_TASKS).where(*_TASK_KEY, not_(unchanged)).values(**values)
+
+
+_MOVE = _move_statement(terminal=False)
+_FINISH = _move_statement(terminal=True)
+
+
 def transition_task(
     session: Session,
     *,
@@ -165,33 +213,37 @@ def transition_task(
 ) -> bool:
     """Record a task's new status with time and actor. Idempotent: a repeat changes nothing.
 
-    LangGraph re-runs nodes on resume, so the same transition may be asked for twice.
+    LangGraph may run a node again after a crash, so the same transition may be asked for
+    twice. On every action's hot path, hence prebuilt Core statements.
     """
-    row = get_task(session, run_id=run_id, task_id=task_id)
-    if row.status == status and (attempt is None or row.attempt == attempt):
-        return False
+    conn = session.connection()
     now = utcnow()
-    row.status = status
-    row.actor = actor
-    row.updated_at = now
-    if attempt is not None:
-        row.attempt = attempt
-    if status is TaskStatus.RUNNING and row.started_at is None:
-        row.started_at = now
-    if status.terminal:
-        row.finished_at = now
-        row.output = output
-        row.error = error
-    session.add(
-        RunEventRow(
-            run_id=run_id,
-            task_id=task_id,
-            kind="task",
-            status=status,
-            actor=actor,
-            at=now,
-            detail={**(detail or {}), **({"error": error} if error else {})},
-        )
+    params = {
+        "r": run_id,
+        "t": task_id,
+        "now": now,
+        "new_status": status.value,
+        "new_actor": actor,
+        "new_attempt": attempt,
+        "running": status is TaskStatus.RUNNING,
+        "new_output": output,
+        "new_error": error,
+    }
+    moved = conn.execute(_FINISH if status.terminal else _MOVE, params)
+    if moved.rowcount == 0:
+        get_task(session, run_id=run_id, task_id=task_id)  # NotFound if it does not exist
+        return False
+    conn.execute(
+        _INSERT_EVENT,
+        {
+            "run_id": run_id,
+            "task_id": task_id,
+            "kind": "task",
+            "status": status.value,
+            "actor": actor,
+            "at": now,
+            "detail": {**(detail or {}), **({"error": error} if error else {})},
+        },
     )
     return True
 

@@ -1,0 +1,149 @@
+"""The CLI as a user meets it: one clear message per bad input, exit codes, stable JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.test_crash import baton, baton_json, write
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def incident(tmp_path: Path) -> Path:
+    return write(tmp_path / "inc.yaml", "id: INC-7\ntitle: api slow\nservice: api\n")
+
+
+def test_validate_reports_every_problem_with_file_and_line(tmp_path: Path, home: Path):
+    bad = write(
+        tmp_path / "bad.yaml",
+        "id: bad\ntitle: Bad\nowner: sre\ntasks:\n"
+        "  - {id: a, type: action, title: A, executor: wait, params: {seconds: 1}, needs: [b]}\n"
+        "  - {id: b, type: action, title: B, executor: wait, params: {seconds: 1}, needs: [a]}\n",
+    )
+    proc = baton(home, "validate", str(bad), check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert f"{bad}:5:" in proc.stderr and "a -> b -> a" in proc.stderr
+    good = baton(home, "validate", str(REPO / "runbooks"))
+    assert good.stdout.count("ok ") == 3
+    as_json = json.loads(baton(home, "validate", str(bad), "--json", check=False).stdout)
+    assert as_json[0]["ok"] is False and as_json[0]["problems"]
+
+
+def test_schema_is_json(home: Path):
+    schema = json.loads(baton(home, "schema").stdout)
+    assert schema["title"] == "Baton runbook"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("title: [unclosed", "not valid JSON/YAML"),
+        ("- a list", "must hold a mapping"),
+        ("title: x\nseverity: apocalyptic", "field 'severity'"),
+        ("title: x\nowner: me", "field 'owner': Extra inputs are not permitted"),
+    ],
+)
+def test_bad_incident_files_store_nothing(
+    tmp_path: Path, home: Path, content: str | None, message: str
+):
+    path = tmp_path / "incident.yaml"
+    if content is not None:
+        path.write_text(content)
+    rb = REPO / "runbooks" / "certificate-expiry.yaml"
+    proc = baton(home, "run", str(rb), "--incident", str(path), check=False)
+    assert proc.returncode == 1
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not home.exists()  # nothing was created, let alone stored
+
+
+def test_unusable_baton_home_is_one_clear_error(tmp_path: Path, incident: Path):
+    blocker = write(tmp_path / "file", "not a directory")
+    proc = baton(blocker / "home", "runs", "list", check=False)
+    assert proc.returncode == 1
+    assert "cannot create BATON_HOME" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_executor_timeout_fails_the_task_with_a_clear_reason(
+    tmp_path: Path, home: Path, incident: Path
+):
+    rb = write(
+        tmp_path / "rb.yaml",
+        "id: slow\ntitle: Slow\nowner: sre\ntasks:\n"
+        "  - {id: hang, type: action, title: Hang, executor: command, timeout: 1s,"
+        " params: {argv: [sleep, '60']}}\n",
+    )
+    proc = baton(home, "run", str(rb), "--incident", str(incident), "--json", check=False)
+    assert proc.returncode == 1
+    shown = json.loads(proc.stdout)
+    assert shown["run"]["status"] == "failed"
+    assert shown["tasks"][0]["status"] == "failed"
+    assert "timed out after 1s" in shown["tasks"][0]["error"]
+
+
+def test_run_json_shapes_and_human_task_completion(tmp_path: Path, home: Path, incident: Path):
+    rb = write(
+        tmp_path / "rb.yaml",
+        "id: renew\ntitle: Renew\nowner: sec\ntasks:\n"
+        "  - id: issue\n    type: human\n    title: Issue the certificate\n    assignee: pki\n"
+        "    instructions: Issue a certificate for {{ incident.service }}\n"
+        "    outputs: {serial: {}, days: {type: number}}\n",
+    )
+    proc = baton(home, "run", str(rb), "--incident", str(incident), "--as", "alice")
+    assert "waiting: human Issue the certificate" in proc.stdout
+    (item,) = baton_json(home, "pending")
+    assert set(item) >= {"id", "run_id", "task_id", "kind", "status", "content", "content_hash"}
+    assert item["content"]["instructions"] == "Issue a certificate for api"
+
+    missing = baton(home, "complete", item["id"], "--as", "bob", check=False)
+    assert missing.returncode == 1 and "missing required output" in missing.stderr
+    malformed = baton(
+        home, "complete", item["id"], "--as", "bob", "--output", "serial", check=False
+    )
+    assert malformed.returncode == 1 and "not key=value" in malformed.stderr
+    assert baton_json(home, "pending")[0]["decisions"] == []
+
+    baton(
+        home,
+        "complete",
+        item["id"],
+        "--as",
+        "bob",
+        "--output",
+        "serial=0xBEEF",
+        "--output",
+        "days=90",
+    )
+    (run,) = baton_json(home, "runs", "list")
+    assert set(run) >= {"id", "runbook_id", "runbook_version", "incident_id", "status"}
+    assert run["status"] == "succeeded" and run["runbook_version"].startswith("sha256:")
+    shown = baton_json(home, "runs", "show", run["id"])
+    assert shown["tasks"][0]["output"] == {
+        "serial": "0xBEEF",
+        "days": 90.0,
+        "completed_by": "human:bob",
+        "notes": None,
+    }
+    assert [e["status"] for e in shown["timeline"] if e["kind"] == "task"] == [
+        "waiting",
+        "succeeded",
+    ]
+    unknown = baton(home, "runs", "show", "run_nope", check=False)
+    assert unknown.returncode == 1 and "no run 'run_nope'" in unknown.stderr
+
+
+def test_demo_runs_end_to_end(tmp_path: Path, home: Path):
+    proc = baton(home, "demo", "--home", str(tmp_path / "demo"))
+    assert "DEMO APPROVER" in proc.stdout
+    assert "succeeded" in proc.stdout
