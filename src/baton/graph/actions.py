@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from baton.domain import actor
 from baton.domain.envelope import ActionResult, ResultStatus
@@ -51,7 +51,7 @@ def perform(
     max_attempts = task.retries + 1
     invocation = {"params": params.model_dump(mode="json", by_alias=True)}
 
-    def open_attempt(session: Session, attempt: int) -> LedgerEntry:
+    def open_attempt(session: Connection, attempt: int) -> LedgerEntry:
         entry = ledger.record_intent(
             session,
             run_id=run_id,
@@ -73,7 +73,7 @@ def perform(
         return entry
 
     # The usual case (first visit) reads and opens attempt 1 in one transaction.
-    with deps.db.write() as session:
+    with deps.db.begin() as session:
         last = ledger.latest_entry(session, run_id=run_id, task_id=task.id)
         entry: LedgerEntry | None = open_attempt(session, 1) if last is None else None
     if last is not None:
@@ -84,14 +84,14 @@ def perform(
         elif not idempotent:
             return Outcome(None, last.attempt, in_doubt=True)
         else:
-            with deps.db.write() as session:
+            with deps.db.begin() as session:
                 ledger.note_reexecution(session, key=last.key)
             entry = last
     attempt = last.attempt if last is not None else 1
     while True:
         if entry is None:
             attempt += 1
-            with deps.db.write() as session:
+            with deps.db.begin() as session:
                 entry = open_attempt(session, attempt)
         result = _execute(executor, params, task, run_id, entry)
         if _settle(deps, run_id, task, entry, result, max_attempts, hand_failure_to_human):
@@ -131,7 +131,7 @@ def _settle(
 ) -> bool:
     """Record the result (and the task's final status if this is the last word); True if done."""
     final = result.ok or entry.attempt >= max_attempts
-    with deps.db.write() as session:
+    with deps.db.begin() as session:
         ledger.record_result(session, key=entry.key, result=result.model_dump(mode="json"))
         if final and not (hand_failure_to_human and not result.ok):
             run_store.transition_task(

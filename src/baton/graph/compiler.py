@@ -1,16 +1,16 @@
 """Runbook → compiled LangGraph StateGraph.
 
-Every task is a node. Tasks with no needs start from START. When a task concludes, a
-router sends it to the tasks that need it; each of those runs once all its needs are
-terminal (see `nodes.guarded`), so a join fires once, after its slowest branch. A task that
-parks (waiting on a person) routes nowhere, so its branch pauses while the others go on.
+Every task is a node. Tasks with no needs start from START. When a task concludes, its
+node hands control (`Command(goto=...)`) to the tasks that need it; each of those runs once
+all its needs are terminal (see `nodes.guarded`), so a join fires once, after its slowest
+branch. A task that parks (waiting on a person) goes nowhere, so its branch pauses while
+the others go on.
 Tasks whose needs are met in the same superstep run in parallel. Decisions route through
 state (`rules.precheck`): tasks on the branches not chosen conclude as skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -20,19 +20,12 @@ from langgraph.graph.state import CompiledStateGraph
 from baton.domain.status import ItemKind
 from baton.errors import RunbookInvalid
 from baton.graph.deps import EngineDeps
-from baton.graph.nodes import action_node, decision_node, gate_node, is_terminal
+from baton.graph.nodes import action_node, decision_node, gate_node
 from baton.graph.state import RunState
 from baton.runbooks.dag import effective_needs
 from baton.runbooks.model import ActionTask, DecisionTask, Runbook
 
 RunGraph = CompiledStateGraph[RunState, Any, RunState, RunState]
-
-
-def _router(task_id: str, successors: list[str]) -> Callable[[RunState], list[str] | str]:
-    def route(state: RunState) -> list[str] | str:
-        return successors if is_terminal(state, task_id) else END
-
-    return route
 
 
 def compile_runbook(
@@ -42,27 +35,23 @@ def compile_runbook(
     builder: StateGraph[RunState, Any, RunState, RunState] = StateGraph(RunState)
     for task in runbook.tasks:
         task_needs = needs[task.id]
+        successors = [t.id for t in runbook.tasks if task.id in needs[t.id]]
         if isinstance(task, ActionTask):
             if task.executor not in deps.executors:
                 raise RunbookInvalid([f"task {task.id}: no executor {task.executor!r}"])
-            node = action_node(deps, runbook, task, task_needs)
+            node = action_node(deps, runbook, task, task_needs, successors)
         elif isinstance(task, DecisionTask):
-            node = decision_node(deps, runbook, task, task_needs)
+            node = decision_node(deps, runbook, task, task_needs, successors)
         elif task.type == "approval":
-            node = gate_node(deps, runbook, task.id, ItemKind.APPROVAL, task_needs)
+            node = gate_node(deps, runbook, task.id, ItemKind.APPROVAL, task_needs, successors)
         elif task.type == "human":
-            node = gate_node(deps, runbook, task.id, ItemKind.HUMAN, task_needs)
+            node = gate_node(deps, runbook, task.id, ItemKind.HUMAN, task_needs, successors)
         else:
             raise RunbookInvalid([f"task {task.id}: {task.type} tasks cannot run yet"])
-        builder.add_node(task.id, node)  # type: ignore[call-overload]
+        builder.add_node(task.id, node, destinations=tuple(successors) or (END,))  # type: ignore[call-overload]
     for task in runbook.tasks:
         if not needs[task.id]:
             builder.add_edge(START, task.id)
-        successors = [t.id for t in runbook.tasks if task.id in needs[t.id]]
-        if successors:
-            builder.add_conditional_edges(task.id, _router(task.id, successors), [*successors, END])
-        else:
-            builder.add_edge(task.id, END)
     return builder.compile(checkpointer=checkpointer)
 
 

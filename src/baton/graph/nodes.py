@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
 from pydantic import ValidationError
 
 from baton.domain import actor
@@ -33,7 +34,7 @@ from baton.runbooks.template import TemplateError, evaluate, render_value
 from baton.store import items as item_store
 from baton.store import runs as run_store
 
-Node = Callable[[RunState, RunnableConfig], dict[str, Any]]
+Node = Callable[[RunState, RunnableConfig], dict[str, Any] | Command[str]]
 Body = Callable[[RunState, str], dict[str, Any]]
 
 
@@ -46,13 +47,21 @@ def is_terminal(state: RunState, task_id: str) -> bool:
     return entry is not None and TaskStatus(entry["status"]).terminal
 
 
-def guarded(task_id: str, needs: list[str], body: Body) -> Node:
-    """Run `body` once every need is terminal and the task itself is not."""
+def guarded(task_id: str, needs: list[str], successors: list[str], body: Body) -> Node:
+    """Run `body` once every need is terminal and the task itself is not.
 
-    def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
+    A task that concludes hands control to the tasks that need it; one that parks (or has
+    nothing to do yet) goes nowhere, so only its own branch pauses.
+    """
+
+    def node(state: RunState, config: RunnableConfig) -> dict[str, Any] | Command[str]:
         if is_terminal(state, task_id) or not all(is_terminal(state, n) for n in needs):
             return {}
-        return body(state, run_id_of(config))
+        update = body(state, run_id_of(config))
+        entry = update.get("tasks", {}).get(task_id)
+        if successors and entry and TaskStatus(entry["status"]).terminal:
+            return Command(update=update, goto=successors)
+        return update
 
     node.__name__ = task_id
     return node
@@ -152,7 +161,9 @@ def _resolved(task_id: str, on_failure: str, answer: dict[str, Any]) -> dict[str
     return update
 
 
-def action_node(deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: list[str]) -> Node:
+def action_node(
+    deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: list[str], successors: list[str]
+) -> Node:
     executor = deps.executors[task.executor]
 
     def body(state: RunState, run_id: str) -> dict[str, Any]:
@@ -190,11 +201,16 @@ def action_node(deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: lis
             update["halt"] = f"task {task.id} failed: {error}"
         return update
 
-    return guarded(task.id, needs, body)
+    return guarded(task.id, needs, successors, body)
 
 
 def gate_node(
-    deps: EngineDeps, runbook: Runbook, task_id: str, kind: ItemKind, needs: list[str]
+    deps: EngineDeps,
+    runbook: Runbook,
+    task_id: str,
+    kind: ItemKind,
+    needs: list[str],
+    successors: list[str],
 ) -> Node:
     def body(state: RunState, run_id: str) -> dict[str, Any]:
         skipped = _gatekeep(deps, runbook, task_id, needs, state, run_id)
@@ -202,13 +218,15 @@ def gate_node(
             return skipped
         return _await_person(deps, runbook, run_id, task_id, kind)
 
-    return guarded(task_id, needs, body)
+    return guarded(task_id, needs, successors, body)
 
 
-def decision_node(deps: EngineDeps, runbook: Runbook, task: DecisionTask, needs: list[str]) -> Node:
+def decision_node(
+    deps: EngineDeps, runbook: Runbook, task: DecisionTask, needs: list[str], successors: list[str]
+) -> Node:
     """A decision with `choose` routes on data; without it, it is a gate for a person."""
     if task.choose is None:
-        return gate_node(deps, runbook, task.id, ItemKind.DECISION, needs)
+        return gate_node(deps, runbook, task.id, ItemKind.DECISION, needs, successors)
     choose = task.choose
 
     def body(state: RunState, run_id: str) -> dict[str, Any]:
@@ -236,4 +254,4 @@ def decision_node(deps: EngineDeps, runbook: Runbook, task: DecisionTask, needs:
             choice=choice,
         )
 
-    return guarded(task.id, needs, body)
+    return guarded(task.id, needs, successors, body)

@@ -223,16 +223,16 @@ class Runner:
                     else RunStatus.SUCCEEDED
                 )
                 run.halt_reason = halt
-                for row in run_store.task_executions(session, run_id=run_id):
-                    if not TaskStatus(row.status).terminal:  # never reached: nothing led there
-                        run_store.transition_task(
-                            session,
-                            run_id=run_id,
-                            task_id=row.task_id,
-                            status=TaskStatus.CANCELLED if halt else TaskStatus.SKIPPED,
-                            actor=actor.SYSTEM,
-                            detail={"reason": "not reached"},
-                        )
+                for task_id in run_store.unfinished_tasks(session, run_id=run_id):
+                    # never reached: nothing that leads there concluded
+                    run_store.transition_task(
+                        session,
+                        run_id=run_id,
+                        task_id=task_id,
+                        status=TaskStatus.CANCELLED if halt else TaskStatus.SKIPPED,
+                        actor=actor.SYSTEM,
+                        detail={"reason": "not reached"},
+                    )
             run_store.set_run_status(
                 session,
                 run_id=run_id,

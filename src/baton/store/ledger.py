@@ -1,25 +1,24 @@
 """The action ledger: every side effect is an intent before and a result after.
 
 Keys come from the runbook (run id, task id, attempt), never from LangGraph task ids,
-which change when a checkpoint is lost. These functions sit on every action's hot path,
-so they use Core statements rather than the ORM unit of work.
+which change when a checkpoint is lost. Every action calls these, so they run literal SQL
+(`store.sql`) inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from baton.store import sql
 from baton.store.models import LedgerRow, utcnow
 
 INTENT = "intent"
 COMPLETED = "completed"
-
-_TABLE = cast(Table, LedgerRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -38,33 +37,45 @@ class LedgerEntry:
     reexecutions: int
 
 
-_COLUMNS = [_TABLE.c[name] for name in LedgerEntry.__dataclass_fields__]
-# Built once: statement construction costs more than SQLite's own work here.
 _LATEST = (
-    select(*_COLUMNS)
-    .where(_TABLE.c.run_id == bindparam("run_id"), _TABLE.c.task_id == bindparam("task_id"))
-    .order_by(_TABLE.c.attempt.desc())
-    .limit(1)
+    "SELECT key, run_id, task_id, attempt, executor, idempotent, invocation, state, result,"
+    " intent_at, completed_at, reexecutions FROM action_ledger"
+    " WHERE run_id = :run_id AND task_id = :task_id ORDER BY attempt DESC LIMIT 1"
 )
-_INSERT = insert(_TABLE)
+_INSERT = (
+    "INSERT INTO action_ledger (key, run_id, task_id, attempt, executor, idempotent,"
+    " invocation, state, result, intent_at, completed_at, reexecutions) VALUES (:key, :run_id,"
+    " :task_id, :attempt, :executor, :idempotent, :invocation, :state, NULL, :intent_at, NULL, 0)"
+)
 _COMPLETE = (
-    update(_TABLE)
-    .where(_TABLE.c.key == bindparam("k"))
-    .values(state=COMPLETED, result=bindparam("result"), completed_at=bindparam("completed_at"))
+    "UPDATE action_ledger SET state = :state, result = :result, completed_at = :completed_at"
+    " WHERE key = :key"
 )
+_REEXECUTE = "UPDATE action_ledger SET reexecutions = reexecutions + 1 WHERE key = :key"
 
 
 def ledger_key(run_id: str, task_id: str, attempt: int) -> str:
     return f"{run_id}:{task_id}:{attempt}"
 
 
-def latest_entry(session: Session, *, run_id: str, task_id: str) -> LedgerEntry | None:
-    row = session.connection().execute(_LATEST, {"run_id": run_id, "task_id": task_id}).first()
-    return LedgerEntry(*row) if row else None
+def _entry(conn: Connection, row: Any) -> LedgerEntry:
+    values = dict(row._mapping)
+    for name in ("invocation", "result"):
+        values[name] = sql.read_document(conn, values[name])
+    for name in ("intent_at", "completed_at"):
+        values[name] = sql.read_when(conn, values[name])
+    values["idempotent"] = bool(values["idempotent"])
+    return LedgerEntry(**values)
+
+
+def latest_entry(session: Session | Connection, *, run_id: str, task_id: str) -> LedgerEntry | None:
+    conn = sql.connection(session)
+    row = sql.first(conn, _LATEST, {"run_id": run_id, "task_id": task_id})
+    return _entry(conn, row) if row else None
 
 
 def record_intent(
-    session: Session,
+    session: Session | Connection,
     *,
     run_id: str,
     task_id: str,
@@ -73,39 +84,54 @@ def record_intent(
     idempotent: bool,
     invocation: dict[str, Any],
 ) -> LedgerEntry:
-    entry = LedgerEntry(
-        key=ledger_key(run_id, task_id, attempt),
-        run_id=run_id,
-        task_id=task_id,
-        attempt=attempt,
-        executor=executor,
-        idempotent=idempotent,
-        invocation=invocation,
-        state=INTENT,
-        result=None,
-        intent_at=utcnow(),
-        completed_at=None,
-        reexecutions=0,
+    conn = sql.connection(session)
+    now = utcnow()
+    key = ledger_key(run_id, task_id, attempt)
+    sql.execute(
+        conn,
+        _INSERT,
+        {
+            "key": key,
+            "run_id": run_id,
+            "task_id": task_id,
+            "attempt": attempt,
+            "executor": executor,
+            "idempotent": idempotent,
+            "invocation": sql.document(conn, invocation),
+            "state": INTENT,
+            "intent_at": sql.when(conn, now),
+        },
     )
-    session.connection().execute(_INSERT, entry.__dict__)
-    return entry
+    return LedgerEntry(
+        key, run_id, task_id, attempt, executor, idempotent, invocation, INTENT, None, now, None, 0
+    )
 
 
-def record_result(session: Session, *, key: str, result: dict[str, Any]) -> None:
-    done = session.connection().execute(
-        _COMPLETE, {"k": key, "result": result, "completed_at": utcnow()}
+def record_result(session: Session | Connection, *, key: str, result: dict[str, Any]) -> None:
+    conn = sql.connection(session)
+    done = sql.execute(
+        conn,
+        _COMPLETE,
+        {
+            "state": COMPLETED,
+            "result": sql.document(conn, result),
+            "completed_at": sql.when(conn, utcnow()),
+            "key": key,
+        },
     )
     if done.rowcount != 1:
         raise LookupError(f"no ledger intent {key}")
 
 
-def note_reexecution(session: Session, *, key: str) -> None:
+def note_reexecution(session: Session | Connection, *, key: str) -> None:
     """An in-doubt idempotent intent is being run again under the same key."""
-    session.execute(
-        update(_TABLE).where(_TABLE.c.key == key).values(reexecutions=_TABLE.c.reexecutions + 1)
-    )
+    sql.execute(sql.connection(session), _REEXECUTE, {"key": key})
 
 
 def entries(session: Session, *, run_id: str) -> list[LedgerEntry]:
-    query = select(*_COLUMNS).where(_TABLE.c.run_id == run_id).order_by(_TABLE.c.intent_at)
-    return [LedgerEntry(*row) for row in session.execute(query)]
+    table = LedgerRow.__table__
+    query = select(LedgerRow).where(table.c.run_id == run_id).order_by(table.c.intent_at)
+    return [
+        LedgerEntry(**{name: getattr(row, name) for name in LedgerEntry.__dataclass_fields__})
+        for row in session.scalars(query)
+    ]

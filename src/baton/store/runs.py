@@ -4,39 +4,23 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Integer,
-    Table,
-    and_,
-    bindparam,
-    case,
-    func,
-    insert,
-    not_,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
 
 from baton.domain.status import RunStatus, TaskStatus
 from baton.errors import NotFound
+from baton.store import sql
 from baton.store.models import (
     IncidentRow,
     RunbookVersion,
     RunEventRow,
     RunRow,
     TaskExecutionRow,
-    UTCDateTime,
     utcnow,
 )
 
 _TASKS = cast(Table, TaskExecutionRow.__table__)
 _EVENTS = cast(Table, RunEventRow.__table__)
-# Built once: transitions are on every task's hot path.
-_TASK_KEY = (_TASKS.c.run_id == bindparam("r"), _TASKS.c.task_id == bindparam("t"))
-_INSERT_EVENT = insert(_EVENTS)
 
 
 def save_runbook_version(
@@ -105,12 +89,21 @@ def create_run(
     )
     session.add(run)
     session.flush()
-    for task_id, task_type in task_types.items():
-        session.add(
-            TaskExecutionRow(
-                run_id=run_id, task_id=task_id, task_type=task_type, status=TaskStatus.PENDING
-            )
-        )
+    now = utcnow()
+    session.connection().execute(
+        insert(_TASKS),
+        [
+            {
+                "run_id": run_id,
+                "task_id": task_id,
+                "task_type": task_type,
+                "status": TaskStatus.PENDING.value,
+                "attempt": 0,
+                "updated_at": now,
+            }
+            for task_id, task_type in task_types.items()
+        ],
+    )
     session.add(
         RunEventRow(
             run_id=run_id,
@@ -164,6 +157,15 @@ def task_executions(session: Session, *, run_id: str) -> list[TaskExecutionRow]:
     return list(session.scalars(query))
 
 
+def unfinished_tasks(session: Session, *, run_id: str) -> list[str]:
+    """Ids of the run's tasks that are not in a terminal state."""
+    terminal = [s.value for s in TaskStatus if s.terminal]
+    query = select(_TASKS.c.task_id).where(
+        _TASKS.c.run_id == run_id, _TASKS.c.status.not_in(terminal)
+    )
+    return list(session.execute(query).scalars())
+
+
 def get_task(session: Session, *, run_id: str, task_id: str) -> TaskExecutionRow:
     row = session.get(TaskExecutionRow, (run_id, task_id))
     if row is None:
@@ -171,36 +173,27 @@ def get_task(session: Session, *, run_id: str, task_id: str) -> TaskExecutionRow
     return row
 
 
-def _move_statement(*, terminal: bool) -> Any:
-    """UPDATE that applies a transition unless the task is already in that state."""
-    now = bindparam("now", type_=UTCDateTime())
-    attempt = func.coalesce(bindparam("new_attempt", type_=Integer()), _TASKS.c.attempt)
-    values: dict[str, Any] = {
-        "status": bindparam("new_status"),
-        "actor": bindparam("new_actor"),
-        "updated_at": now,
-        "attempt": attempt,
-        "started_at": case(
-            (and_(bindparam("running", type_=Boolean()), _TASKS.c.started_at.is_(None)), now),
-            else_=_TASKS.c.started_at,
-        ),
-    }
-    if terminal:
-        values |= {
-            "finished_at": now,
-            "output": bindparam("new_output", type_=JSON()),
-            "error": bindparam("new_error"),
-        }
-    unchanged = and_(_TASKS.c.status == bindparam("new_status"), _TASKS.c.attempt == attempt)
-    return update(_TASKS).where(*_TASK_KEY, not_(unchanged)).values(**values)
-
-
-_MOVE = _move_statement(terminal=False)
-_FINISH = _move_statement(terminal=True)
+_MOVE = (
+    "UPDATE task_executions SET status = :status, actor = :actor, updated_at = :now,"
+    " attempt = COALESCE(:attempt, attempt),"
+    " started_at = CASE WHEN :running AND started_at IS NULL THEN :now ELSE started_at END"
+    " WHERE run_id = :run_id AND task_id = :task_id"
+    " AND NOT (status = :status AND attempt = COALESCE(:attempt, attempt))"
+)
+_FINISH = (
+    "UPDATE task_executions SET status = :status, actor = :actor, updated_at = :now,"
+    " attempt = COALESCE(:attempt, attempt), finished_at = :now, output = :output,"
+    " error = :error WHERE run_id = :run_id AND task_id = :task_id"
+    " AND NOT (status = :status AND attempt = COALESCE(:attempt, attempt))"
+)
+_EVENT = (
+    "INSERT INTO run_events (run_id, task_id, kind, status, actor, at, detail)"
+    " VALUES (:run_id, :task_id, 'task', :status, :actor, :now, :detail)"
+)
 
 
 def transition_task(
-    session: Session,
+    session: Session | Connection,
     *,
     run_id: str,
     task_id: str,
@@ -214,42 +207,39 @@ def transition_task(
     """Record a task's new status with time and actor. Idempotent: a repeat changes nothing.
 
     LangGraph may run a node again after a crash, so the same transition may be asked for
-    twice. On every action's hot path, hence prebuilt Core statements.
+    twice. On every action's hot path, hence literal SQL (`store.sql`).
     """
-    conn = session.connection()
-    now = utcnow()
-    params = {
-        "r": run_id,
-        "t": task_id,
-        "now": now,
-        "new_status": status.value,
-        "new_actor": actor,
-        "new_attempt": attempt,
+    conn = sql.connection(session)
+    params: dict[str, Any] = {
+        "run_id": run_id,
+        "task_id": task_id,
+        "now": sql.when(conn, utcnow()),
+        "status": status.value,
+        "actor": actor,
+        "attempt": attempt,
         "running": status is TaskStatus.RUNNING,
-        "new_output": output,
-        "new_error": error,
     }
-    moved = conn.execute(_FINISH if status.terminal else _MOVE, params)
+    if status.terminal:
+        params |= {"output": sql.document(conn, output), "error": error}
+    moved = sql.execute(conn, _FINISH if status.terminal else _MOVE, params)
     if moved.rowcount == 0:
-        get_task(session, run_id=run_id, task_id=task_id)  # NotFound if it does not exist
+        if (
+            sql.first(
+                conn,
+                "SELECT 1 FROM task_executions WHERE run_id = :r AND task_id = :t",
+                {"r": run_id, "t": task_id},
+            )
+            is None
+        ):
+            raise NotFound(f"run {run_id} has no task {task_id!r}")
         return False
-    conn.execute(
-        _INSERT_EVENT,
-        {
-            "run_id": run_id,
-            "task_id": task_id,
-            "kind": "task",
-            "status": status.value,
-            "actor": actor,
-            "at": now,
-            "detail": {**(detail or {}), **({"error": error} if error else {})},
-        },
-    )
+    details = {**(detail or {}), **({"error": error} if error else {})}
+    sql.execute(conn, _EVENT, params | {"detail": sql.document(conn, details)})
     return True
 
 
 def add_event(
-    session: Session,
+    session: Session | Connection,
     *,
     run_id: str,
     kind: str,
@@ -257,8 +247,19 @@ def add_event(
     task_id: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        RunEventRow(run_id=run_id, task_id=task_id, kind=kind, actor=actor, detail=detail or {})
+    conn = sql.connection(session)
+    sql.execute(
+        conn,
+        "INSERT INTO run_events (run_id, task_id, kind, status, actor, at, detail)"
+        " VALUES (:run_id, :task_id, :kind, NULL, :actor, :at, :detail)",
+        {
+            "run_id": run_id,
+            "task_id": task_id,
+            "kind": kind,
+            "actor": actor,
+            "at": sql.when(conn, utcnow()),
+            "detail": sql.document(conn, detail or {}),
+        },
     )
 
 

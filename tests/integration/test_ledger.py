@@ -1,0 +1,154 @@
+"""The ledger decides, on a re-run of a node, whether an action runs again (ADR 0002)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from baton.domain.envelope import ActionResult, ResultStatus
+from baton.domain.incident import Incident
+from baton.domain.params import CommandParams
+from baton.graph.actions import perform
+from baton.runbooks.model import ActionTask
+from baton.runtime import Runtime
+from baton.store import ledger
+from baton.tools.executors.base import ExecutionContext
+from tests.conftest import runbook
+
+REQ = "human:requester"
+
+
+class CountingExecutor:
+    """A real executor seam implementation that records each call (an effect counter)."""
+
+    name = "command"
+    params_model = CommandParams
+
+    def __init__(self, results: list[ResultStatus]) -> None:
+        self.results = results
+        self.calls: list[ExecutionContext] = []
+
+    def is_idempotent(self, params: BaseModel) -> bool:
+        return False
+
+    def execute(self, params: BaseModel, ctx: ExecutionContext) -> ActionResult:
+        self.calls.append(ctx)
+        status = self.results[len(self.calls) - 1]
+        return ActionResult(status=status, error=None if status == "succeeded" else "boom")
+
+
+@pytest.fixture
+def run_id(runtime: Runtime, incident: Incident) -> str:
+    rb = runbook("""
+        id: ledger
+        title: Ledger
+        owner: sre
+        tasks:
+          - {id: act, type: action, title: Act, executor: command, retries: 1,
+             params: {argv: ["true"]}}
+    """)
+    return runtime.runner.create(rb, incident, requested_by=REQ)
+
+
+def task(retries: int = 1) -> ActionTask:
+    return ActionTask(
+        id="act", type="action", title="Act", executor="command", params={}, retries=retries
+    )
+
+
+def test_a_completed_intent_is_never_repeated(runtime: Runtime, run_id: str):
+    executor = CountingExecutor([ResultStatus.SUCCEEDED])
+    params = CommandParams(argv=["true"])
+    for _ in range(3):  # the node re-run after a crash, twice
+        outcome = perform(
+            runtime.runner.deps,
+            run_id=run_id,
+            task=task(),
+            executor=executor,
+            params=params,
+            hand_failure_to_human=False,
+        )
+        assert outcome.ok and outcome.attempt == 1
+    assert len(executor.calls) == 1
+    assert executor.calls[0].idempotency_key == f"{run_id}:act:1"
+
+
+def test_an_exhausted_failure_is_reused_not_retried(runtime: Runtime, run_id: str):
+    executor = CountingExecutor([ResultStatus.FAILED, ResultStatus.FAILED])
+    params = CommandParams(argv=["true"])
+    first = perform(
+        runtime.runner.deps,
+        run_id=run_id,
+        task=task(),
+        executor=executor,
+        params=params,
+        hand_failure_to_human=False,
+    )
+    again = perform(
+        runtime.runner.deps,
+        run_id=run_id,
+        task=task(),
+        executor=executor,
+        params=params,
+        hand_failure_to_human=False,
+    )
+    assert not first.ok and first.attempt == 2
+    assert not again.ok and again.attempt == 2
+    assert [c.idempotency_key for c in executor.calls] == [f"{run_id}:act:1", f"{run_id}:act:2"]
+
+
+def test_an_in_doubt_intent_is_reported_not_repeated(runtime: Runtime, run_id: str):
+    with runtime.db.write() as s:  # what a process that died mid-call leaves behind
+        ledger.record_intent(
+            s,
+            run_id=run_id,
+            task_id="act",
+            attempt=1,
+            executor="command",
+            idempotent=False,
+            invocation={"params": {"argv": ["true"]}},
+        )
+    executor = CountingExecutor([ResultStatus.SUCCEEDED])
+    outcome = perform(
+        runtime.runner.deps,
+        run_id=run_id,
+        task=task(),
+        executor=executor,
+        params=CommandParams(argv=["true"]),
+        hand_failure_to_human=False,
+    )
+    assert outcome.in_doubt and executor.calls == []
+
+
+def test_intent_time_is_fixed_for_re_executions(runtime: Runtime, run_id: str, tmp_path: Path):
+    with runtime.db.write() as s:
+        entry = ledger.record_intent(
+            s,
+            run_id=run_id,
+            task_id="act",
+            attempt=1,
+            executor="command",
+            idempotent=True,
+            invocation={},
+        )
+    executor = CountingExecutor([ResultStatus.SUCCEEDED])
+    act = task().model_copy(update={"idempotent": True})
+    outcome = perform(
+        runtime.runner.deps,
+        run_id=run_id,
+        task=act,
+        executor=executor,
+        params=CommandParams(argv=["true"]),
+        hand_failure_to_human=False,
+    )
+    assert outcome.ok
+    assert executor.calls[0].intent_at == entry.intent_at
+    assert isinstance(executor.calls[0].intent_at, datetime)
+    with runtime.db.read() as s:
+        (stored,) = ledger.entries(s, run_id=run_id)
+    assert stored.reexecutions == 1 and stored.state == ledger.COMPLETED
+    assert json.dumps(stored.result)
