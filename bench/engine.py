@@ -6,7 +6,7 @@ one goes through everything a real action does: precheck, ledger intent and resu
 task transitions in the app database, and the checkpoint. The raw graph's nodes only return
 their state update. Last line: `ratio=<baton per-task / raw per-task>`.
 
-    python bench/engine.py [--tasks 50] [--repeat 7]
+    python bench/engine.py [--tasks 50] [--repeat 16]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def raw_graph(n: int, saver: SqliteSaver) -> Any:
 
 
 def bench_raw(n: int, repeat: int, home: Path) -> list[float]:
-    conn = sqlite3.connect(home / "raw.sqlite", check_same_thread=False)
+    conn = sqlite3.connect(home / f"raw-{uuid.uuid4().hex}.sqlite", check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
     saver = SqliteSaver(conn)
@@ -81,7 +81,8 @@ def bench_baton(n: int, repeat: int, home: Path) -> list[float]:
     loaded = parse_runbook(chain_yaml(n), "bench.yaml")
     incident = Incident(id="INC-BENCH", title="bench", service="bench")
     times = []
-    with build_runtime(Settings(home=home / "baton", sqlite_synchronous=SYNCHRONOUS)) as rt:
+    settings = Settings(home=home / f"baton-{uuid.uuid4().hex}", sqlite_synchronous=SYNCHRONOUS)
+    with build_runtime(settings) as rt:
         for i in range(repeat + 1):
             start = time.perf_counter()
             _, status = rt.runner.start(loaded, incident, requested_by="human:bench")
@@ -94,12 +95,15 @@ def bench_baton(n: int, repeat: int, home: Path) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=16)
     args = parser.parse_args()
+    raw: list[float] = []
+    baton: list[float] = []
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
-        home = Path(tmp)
-        raw = bench_raw(args.tasks, args.repeat, home)
-        baton = bench_baton(args.tasks, args.repeat, home)
+        # Interleave rounds so drift on a shared machine hits both sides alike.
+        for _ in range(max(1, args.repeat // 4)):
+            raw += bench_raw(args.tasks, 4, Path(tmp))
+            baton += bench_baton(args.tasks, 4, Path(tmp))
     raw_ms, baton_ms = statistics.median(raw) * 1e3, statistics.median(baton) * 1e3
     print(
         f"tasks={args.tasks} repeat={args.repeat} sqlite synchronous={SYNCHRONOUS} durability=sync"

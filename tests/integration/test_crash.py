@@ -233,3 +233,29 @@ tasks:
     again = baton(home, "approve", items[0]["id"], "--as", "carol", check=False)
     assert again.returncode == 1 and "already" in again.stderr
     assert lines(fx) == ["restart"]
+
+
+def test_detached_run_and_start_up_resume_of_orphans(tmp_path: Path, incident_file: Path):
+    home = tmp_path / "home"
+    run_id = crash_during_slow(
+        tmp_path, home, blocking_runbook(tmp_path, idempotent=True), incident_file
+    )
+    (tmp_path / "release").touch()
+    # Any command that advances runs notices the orphan and resumes it in the background.
+    quick = write(
+        tmp_path / "quick.yaml",
+        "id: quick\ntitle: Quick\nowner: sre\ntasks:\n"
+        "  - {id: t, type: action, title: T, executor: wait, params: {seconds: 0}}\n",
+    )
+    detached = baton(
+        home, "run", str(quick), "--incident", str(incident_file), "--detach", "--json"
+    )
+    assert "resuming 1 run(s) left mid-step" in detached.stderr
+    new_run = json.loads(detached.stdout)["run_id"]
+
+    def finished() -> bool:
+        runs = {r["id"]: r["status"] for r in baton_json(home, "runs", "list")}
+        return runs.get(run_id) == "succeeded" and runs.get(new_run) == "succeeded"
+
+    wait_for(finished, timeout=60, what="the orphan and the detached run to finish")
+    assert lines(tmp_path / "effects") == ["first", "effect", "effect", "after"]

@@ -7,7 +7,7 @@ import typer
 from baton.cli import views
 from baton.cli.app import console, open_runtime, print_json
 from baton.cli.follow import follow
-from baton.cli.runs import exit_code, parse_pairs, summarise, user_actor
+from baton.cli.runs import exit_code, parse_pairs, resume_orphans, summarise, user_actor
 from baton.graph.runner import AnswerOutcome
 from baton.store import items as item_store
 
@@ -36,6 +36,7 @@ def pending(
 def _answer(item_id: str, user: str | None, verdict: str, **kwargs: object) -> None:
     by = user_actor(user)
     with open_runtime() as rt:
+        resume_orphans(rt)
         outcome: dict[str, AnswerOutcome] = {}
 
         def work():  # type: ignore[no-untyped-def]

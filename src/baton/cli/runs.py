@@ -48,6 +48,34 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
     return values
 
 
+def in_background(rt: Runtime, *args: str, log_name: str) -> Path:
+    """Start `baton ARGS…` detached from this terminal, logging under $BATON_HOME/logs."""
+    log = rt.settings.home / "logs" / f"{log_name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        subprocess.Popen(
+            [sys.executable, "-m", "baton.cli.main", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            env=os.environ.copy(),
+        )
+    return log
+
+
+def resume_orphans(rt: Runtime) -> None:
+    """On start-up: runs a dead process left mid-step are resumed in the background."""
+    orphans = rt.runner.recoverable()
+    if orphans:
+        log = in_background(rt, "recover", log_name="recover")
+        err_console.print(
+            f"note: resuming {len(orphans)} run(s) left mid-step by a process that died "
+            f"({', '.join(orphans)}); log: {log}",
+            highlight=False,
+        )
+
+
 def load_incident(path: Path) -> Incident:
     """An incident from a JSON or YAML file; errors name the file and the field."""
     try:
@@ -109,19 +137,10 @@ def run(
     requested_by = user_actor(user)
     values = parse_pairs(inputs, "input")
     with open_runtime() as rt:
+        resume_orphans(rt)
         run_id = rt.runner.create(loaded, incident_obj, requested_by=requested_by, inputs=values)
         if detach:
-            log = rt.settings.home / "logs" / f"{run_id}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("ab") as out:
-                subprocess.Popen(
-                    [sys.executable, "-m", "baton.cli.main", "advance", run_id],
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=out,
-                    start_new_session=True,
-                    env=os.environ.copy(),
-                )
+            log = in_background(rt, "advance", run_id, log_name=run_id)
             print_json({"run_id": run_id, "log": str(log)}) if as_json else console.print(run_id)
             return
         if not as_json:

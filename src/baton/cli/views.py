@@ -129,19 +129,27 @@ def task_table(run: RunRow, tasks: list[TaskExecutionRow], order: list[str]) -> 
     return table
 
 
+_NOTE_KEYS = ("event", "reason", "error", "verdict", "comment", "item_id", "attempt", "halt")
+
+
+def _note(detail: dict[str, Any] | None) -> str:
+    """The part of an event's detail a person reads; keys and digests stay in --json."""
+    detail = detail or {}
+    parts = [f"{k}={detail[k]}" for k in _NOTE_KEYS if detail.get(k) not in (None, "", {})]
+    return ", ".join(parts)
+
+
 def timeline_table(events: list[RunEventRow]) -> Table:
     table = Table(title="timeline", title_justify="left")
-    for column in ("time (UTC)", "what", "status", "actor", "detail"):
+    for column in ("time (UTC)", "task", "event", "actor", "note"):
         table.add_column(column)
     for e in events:
-        what = f"task {e.task_id}" if e.task_id else e.kind
-        detail = {k: v for k, v in (e.detail or {}).items() if v not in (None, "", {})}
         table.add_row(
             e.at.strftime("%H:%M:%S.%f")[:-3],
-            what if e.kind in {"task", "run"} else f"{what} ({e.kind})",
-            styled(e.status),
+            e.task_id or "(run)",
+            styled(e.status) if e.kind in {"task", "run"} else Text(e.kind.replace("_", " ")),
             e.actor,
-            Text(", ".join(f"{k}={v}" for k, v in detail.items())[:100]),
+            Text(_note(e.detail)[:120]),
         )
     return table
 

@@ -211,7 +211,9 @@ class Runner:
             run = run_store.get_run(session, run_id=run_id)
             for item in item_store.list_items(session, status=ItemStatus.ANSWERED, run_id=run_id):
                 if item.task_id in tasks and TaskStatus(tasks[item.task_id]["status"]).terminal:
-                    item_store.set_item_status(session, item=item, status=ItemStatus.APPLIED)
+                    expired = (item.answer or {}).get("expired")
+                    done = ItemStatus.EXPIRED if expired else ItemStatus.APPLIED
+                    item_store.set_item_status(session, item=item, status=done)
             if any(s["status"] == TaskStatus.WAITING for s in tasks.values()):
                 status = RunStatus.WAITING
             else:
@@ -401,9 +403,10 @@ class Runner:
                     continue
                 reason = f"no answer by {item.due_at:%Y-%m-%d %H:%M:%S} UTC (timeout)"
                 item_store.answer_item(
-                    session, item=item, answer={"status": TaskStatus.FAILED.value, "reason": reason}
+                    session,
+                    item=item,
+                    answer={"status": TaskStatus.FAILED.value, "reason": reason, "expired": True},
                 )
-                item_store.set_item_status(session, item=item, status=ItemStatus.EXPIRED)
                 run_store.transition_task(
                     session,
                     run_id=run_id,
@@ -427,8 +430,7 @@ class Runner:
             }
             answered = {
                 i.run_id
-                for status in (ItemStatus.ANSWERED, ItemStatus.EXPIRED)
-                for i in item_store.list_items(session, status=status)
+                for i in item_store.list_items(session, status=ItemStatus.ANSWERED)
                 if i.run_id in waiting
             }
         orphaned = [r for r in running if not self.locks.held_elsewhere(r)]
