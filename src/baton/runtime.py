@@ -31,7 +31,7 @@ class Runtime:
 
     def close(self) -> None:
         self._checkpoint_conn.close()
-        self.db.engine.dispose()
+        self.db.close()
 
     def __enter__(self) -> Self:
         return self
@@ -81,7 +81,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.resolved_database_url, synchronous=settings.sqlite_synchronous
     )
     init_schema(engine)
-    db = Database(engine)
+    db = Database(engine, synchronous=settings.sqlite_synchronous)
     saver, conn = open_checkpointer(settings)
     deps = EngineDeps(
         db=db,

@@ -13,14 +13,13 @@ import time
 from dataclasses import dataclass
 
 from pydantic import BaseModel
-from sqlalchemy import Connection
 
 from baton.domain import actor
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.status import TaskStatus
 from baton.graph.deps import EngineDeps
 from baton.runbooks.model import ActionTask
-from baton.store import ledger
+from baton.store import ledger, sql
 from baton.store import runs as run_store
 from baton.store.ledger import LedgerEntry
 from baton.tools.executors.base import ExecutionContext, Executor
@@ -51,7 +50,7 @@ def perform(
     max_attempts = task.retries + 1
     invocation = {"params": params.model_dump(mode="json", by_alias=True)}
 
-    def open_attempt(session: Connection, attempt: int) -> LedgerEntry:
+    def open_attempt(session: sql.Conn, attempt: int) -> LedgerEntry:
         entry = ledger.record_intent(
             session,
             run_id=run_id,

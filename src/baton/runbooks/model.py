@@ -8,6 +8,7 @@ underscore) because they become graph node names and template attributes
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -140,10 +141,8 @@ class AgentTask(_TaskBase):
     budget: dict[str, Any] = Field(default_factory=dict)
 
 
-Task = Annotated[
-    ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask,
-    Field(discriminator="type"),
-]
+AnyTask = ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask
+Task = Annotated[AnyTask, Field(discriminator="type")]
 
 
 class Runbook(_Strict):
@@ -157,10 +156,10 @@ class Runbook(_Strict):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     tasks: list[Task] = Field(min_length=1)
 
-    def task(
-        self, task_id: str
-    ) -> ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask:
-        for t in self.tasks:
-            if t.id == task_id:
-                return t
-        raise KeyError(task_id)
+    @cached_property
+    def _by_id(self) -> dict[str, AnyTask]:
+        return {t.id: t for t in self.tasks}
+
+    def task(self, task_id: str) -> AnyTask:
+        """The task with this id (KeyError if none); nodes ask this on every step."""
+        return self._by_id[task_id]

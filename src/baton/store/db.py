@@ -8,15 +8,18 @@ never blocks a writer, so a read held open can't deadlock a write in the same pr
 
 from __future__ import annotations
 
+import queue
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from baton.errors import StorageError
+from baton.store import sql
 from baton.store.models import Base
 
 _WRITE = "baton_write"
@@ -36,13 +39,7 @@ def create_db_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA synchronous={synchronous}")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.close()
+        _prepare_sqlite(dbapi_conn, synchronous)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -50,6 +47,16 @@ def create_db_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _prepare_sqlite(dbapi_conn: Any, synchronous: str) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA synchronous={synchronous}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
 
 
 def init_schema(engine: Engine) -> None:
@@ -63,11 +70,14 @@ def init_schema(engine: Engine) -> None:
 class Database:
     """The app database: short read sessions and one-transaction units of work."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, synchronous: str = "NORMAL") -> None:
         self.engine = engine
         self._reader = sessionmaker(engine, expire_on_commit=False)
         self._write_engine = engine.execution_options(**{_WRITE: True})
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._synchronous = synchronous
+        self._idle: queue.SimpleQueue[sql.Raw] = queue.SimpleQueue()
+        self._lent: list[sql.Raw] = []
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -76,13 +86,50 @@ class Database:
             yield session
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A write transaction on a bare connection, for the per-task hot path."""
-        with self._write_engine.begin() as conn:
-            yield conn
-
-    @contextmanager
     def write(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any error."""
         with self._writer() as session, session.begin():
             yield session
+
+    @contextmanager
+    def begin(self) -> Iterator[sql.Conn]:
+        """A write transaction for the per-task hot path (`store.sql` statements only).
+
+        On SQLite it runs on a DB-API connection of its own, without SQLAlchemy's
+        connection and transaction layers: they cost more than SQLite's commit itself
+        (bench/engine.py).
+        """
+        if self.engine.dialect.name != "sqlite":
+            with self._write_engine.begin() as conn:
+                yield conn
+            return
+        raw = self._borrow()
+        try:
+            raw.dbapi.execute("BEGIN IMMEDIATE")
+            try:
+                yield raw
+                raw.dbapi.execute("COMMIT")
+            except BaseException:
+                if raw.dbapi.in_transaction:
+                    raw.dbapi.execute("ROLLBACK")
+                raise
+        finally:
+            self._idle.put(raw)
+
+    def _borrow(self) -> sql.Raw:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            conn = sqlite3.connect(
+                self.engine.url.database or ":memory:", timeout=30, check_same_thread=False
+            )
+            _prepare_sqlite(conn, self._synchronous)
+            raw = sql.Raw(conn, self.engine.dialect)
+            self._lent.append(raw)
+            return raw
+
+    def close(self) -> None:
+        for raw in self._lent:
+            raw.dbapi.close()
+        self._lent.clear()
+        self.engine.dispose()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baton.store import sql
@@ -58,8 +58,7 @@ def ledger_key(run_id: str, task_id: str, attempt: int) -> str:
     return f"{run_id}:{task_id}:{attempt}"
 
 
-def _entry(conn: Connection, row: Any) -> LedgerEntry:
-    values = dict(row._mapping)
+def _entry(conn: sql.Conn, values: dict[str, Any]) -> LedgerEntry:
     for name in ("invocation", "result"):
         values[name] = sql.read_document(conn, values[name])
     for name in ("intent_at", "completed_at"):
@@ -68,14 +67,14 @@ def _entry(conn: Connection, row: Any) -> LedgerEntry:
     return LedgerEntry(**values)
 
 
-def latest_entry(session: Session | Connection, *, run_id: str, task_id: str) -> LedgerEntry | None:
+def latest_entry(session: Session | sql.Conn, *, run_id: str, task_id: str) -> LedgerEntry | None:
     conn = sql.connection(session)
     row = sql.first(conn, _LATEST, {"run_id": run_id, "task_id": task_id})
     return _entry(conn, row) if row else None
 
 
 def record_intent(
-    session: Session | Connection,
+    session: Session | sql.Conn,
     *,
     run_id: str,
     task_id: str,
@@ -107,7 +106,7 @@ def record_intent(
     )
 
 
-def record_result(session: Session | Connection, *, key: str, result: dict[str, Any]) -> None:
+def record_result(session: Session | sql.Conn, *, key: str, result: dict[str, Any]) -> None:
     conn = sql.connection(session)
     done = sql.execute(
         conn,
@@ -123,7 +122,7 @@ def record_result(session: Session | Connection, *, key: str, result: dict[str, 
         raise LookupError(f"no ledger intent {key}")
 
 
-def note_reexecution(session: Session | Connection, *, key: str) -> None:
+def note_reexecution(session: Session | sql.Conn, *, key: str) -> None:
     """An in-doubt idempotent intent is being run again under the same key."""
     sql.execute(sql.connection(session), _REEXECUTE, {"key": key})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from baton.domain.status import RunStatus, TaskStatus
@@ -193,7 +193,7 @@ _EVENT = (
 
 
 def transition_task(
-    session: Session | Connection,
+    session: Session | sql.Conn,
     *,
     run_id: str,
     task_id: str,
@@ -239,7 +239,7 @@ def transition_task(
 
 
 def add_event(
-    session: Session | Connection,
+    session: Session | sql.Conn,
     *,
     run_id: str,
     kind: str,

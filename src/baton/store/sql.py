@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Connection
-from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from baton.store.models import UTCDateTime
@@ -24,7 +24,18 @@ from baton.store.models import UTCDateTime
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
-def connection(session: Session | Connection) -> Connection:
+class Raw:
+    """A DB-API connection lent to one hot-path transaction (see `Database.begin`)."""
+
+    def __init__(self, dbapi: Any, dialect: Dialect) -> None:
+        self.dbapi = dbapi
+        self.dialect = dialect
+
+
+Conn = Connection | Raw
+
+
+def connection(session: Session | Connection | Raw) -> Conn:
     return session.connection() if isinstance(session, Session) else session
 
 
@@ -48,30 +59,43 @@ def _processors(dialect: Dialect) -> tuple[Any, Any, Any, Any]:
     )
 
 
-def when(conn: Connection, value: datetime | None) -> Any:
+def when(conn: Conn, value: datetime | None) -> Any:
     bind = _processors(conn.dialect)[0]
     return bind(value) if bind else value
 
 
-def document(conn: Connection, value: Any) -> Any:
+def document(conn: Conn, value: Any) -> Any:
     bind = _processors(conn.dialect)[1]
     return bind(value) if bind else value
 
 
-def read_when(conn: Connection, value: Any) -> datetime | None:
+def read_when(conn: Conn, value: Any) -> datetime | None:
     result = _processors(conn.dialect)[2]
     return result(value) if result else value  # type: ignore[no-any-return]
 
 
-def read_document(conn: Connection, value: Any) -> Any:
+def read_document(conn: Conn, value: Any) -> Any:
     result = _processors(conn.dialect)[3]
     return result(value) if result else value
 
 
-def execute(conn: Connection, sql: str, params: Mapping[str, Any]) -> Any:
-    return conn.exec_driver_sql(_statement(sql, conn.dialect.paramstyle), dict(params))
+def execute(conn: Conn, sql: str, params: Mapping[str, Any]) -> Any:
+    """Run one statement; the result has `rowcount` either way."""
+    statement = _statement(sql, conn.dialect.paramstyle)
+    if isinstance(conn, Raw):
+        cursor = conn.dbapi.cursor()
+        cursor.execute(statement, dict(params))
+        return cursor
+    return conn.exec_driver_sql(statement, dict(params))
 
 
-def first(conn: Connection, sql: str, params: Mapping[str, Any]) -> Row[Any] | None:
-    row: Row[Any] | None = execute(conn, sql, params).first()
-    return row
+def first(conn: Conn, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The first row as a dict of column name → raw value, or None."""
+    result = execute(conn, sql, params)
+    if isinstance(conn, Raw):
+        row = result.fetchone()
+        names = [d[0] for d in result.description] if row is not None else []
+        result.close()
+        return dict(zip(names, row, strict=True)) if row is not None else None
+    found = result.first()
+    return dict(found._mapping) if found is not None else None
