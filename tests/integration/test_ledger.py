@@ -60,18 +60,24 @@ def task(retries: int = 1) -> ActionTask:
     )
 
 
+def attempt(
+    runtime: Runtime, run_id: str, executor: CountingExecutor, act: ActionTask | None = None
+):
+    """What the action node does each time LangGraph runs it."""
+    return perform(
+        runtime.runner.deps,
+        run_id=run_id,
+        task=act or task(),
+        executor=executor,
+        params=CommandParams(argv=["true"]),
+        hand_failure_to_human=False,
+    )
+
+
 def test_a_completed_intent_is_never_repeated(runtime: Runtime, run_id: str):
     executor = CountingExecutor([ResultStatus.SUCCEEDED])
-    params = CommandParams(argv=["true"])
     for _ in range(3):  # the node re-run after a crash, twice
-        outcome = perform(
-            runtime.runner.deps,
-            run_id=run_id,
-            task=task(),
-            executor=executor,
-            params=params,
-            hand_failure_to_human=False,
-        )
+        outcome = attempt(runtime, run_id, executor)
         assert outcome.ok and outcome.attempt == 1
     assert len(executor.calls) == 1
     assert executor.calls[0].idempotency_key == f"{run_id}:act:1"
@@ -79,23 +85,8 @@ def test_a_completed_intent_is_never_repeated(runtime: Runtime, run_id: str):
 
 def test_an_exhausted_failure_is_reused_not_retried(runtime: Runtime, run_id: str):
     executor = CountingExecutor([ResultStatus.FAILED, ResultStatus.FAILED])
-    params = CommandParams(argv=["true"])
-    first = perform(
-        runtime.runner.deps,
-        run_id=run_id,
-        task=task(),
-        executor=executor,
-        params=params,
-        hand_failure_to_human=False,
-    )
-    again = perform(
-        runtime.runner.deps,
-        run_id=run_id,
-        task=task(),
-        executor=executor,
-        params=params,
-        hand_failure_to_human=False,
-    )
+    first = attempt(runtime, run_id, executor)
+    again = attempt(runtime, run_id, executor)
     assert not first.ok and first.attempt == 2
     assert not again.ok and again.attempt == 2
     assert [c.idempotency_key for c in executor.calls] == [f"{run_id}:act:1", f"{run_id}:act:2"]
@@ -113,14 +104,7 @@ def test_an_in_doubt_intent_is_reported_not_repeated(runtime: Runtime, run_id: s
             invocation={"params": {"argv": ["true"]}},
         )
     executor = CountingExecutor([ResultStatus.SUCCEEDED])
-    outcome = perform(
-        runtime.runner.deps,
-        run_id=run_id,
-        task=task(),
-        executor=executor,
-        params=CommandParams(argv=["true"]),
-        hand_failure_to_human=False,
-    )
+    outcome = attempt(runtime, run_id, executor)
     assert outcome.in_doubt and executor.calls == []
 
 
@@ -137,14 +121,7 @@ def test_intent_time_is_fixed_for_re_executions(runtime: Runtime, run_id: str, t
         )
     executor = CountingExecutor([ResultStatus.SUCCEEDED])
     act = task().model_copy(update={"idempotent": True})
-    outcome = perform(
-        runtime.runner.deps,
-        run_id=run_id,
-        task=act,
-        executor=executor,
-        params=CommandParams(argv=["true"]),
-        hand_failure_to_human=False,
-    )
+    outcome = attempt(runtime, run_id, executor, act)
     assert outcome.ok
     assert executor.calls[0].intent_at == entry.intent_at
     assert isinstance(executor.calls[0].intent_at, datetime)

@@ -1,8 +1,8 @@
-"""Start, advance, answer, cancel and recover runs. Every path holds the run's lock.
+"""Start, advance, answer, cancel and recover runs. Every path that advances holds the lock.
 
-The database is the source of truth for what people decided; the graph is resumed from it.
-So a crash between recording an answer and resuming the graph loses nothing: the next
-`advance` finds the answered item whose interrupt is still pending and resumes with it.
+The database is the source of truth for what people decided; the graph is re-entered from
+it. So a crash between recording an answer and re-entering the graph loses nothing: the
+next `advance` finds the answered item whose task is still parked and re-enters it.
 """
 
 from __future__ import annotations
@@ -14,30 +14,24 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Command, StateSnapshot
+from langgraph.types import Command
 
 from baton.domain import actor
 from baton.domain.incident import Incident
-from baton.domain.status import ItemKind, ItemStatus, RunStatus, TaskStatus
-from baton.errors import Conflict, Forbidden, InputError, RunLocked
+from baton.domain.status import ItemStatus, RunStatus, TaskStatus
+from baton.errors import Conflict, Forbidden, RunLocked
+from baton.graph.answers import record_answer
 from baton.graph.compiler import RunGraph, compile_runbook, recursion_limit
 from baton.graph.deps import EngineDeps
 from baton.graph.state import initial_state
 from baton.runbooks.canonical import runbook_from_canonical
 from baton.runbooks.inputs import resolve_values
 from baton.runbooks.loader import LoadedRunbook
-from baton.runbooks.model import DecisionTask, HumanTask, Runbook
+from baton.runbooks.model import Runbook
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.locks import RunLocks
-from baton.store.models import PendingItemRow, RunRow, utcnow
-
-VERDICTS: dict[str, set[str]] = {
-    ItemKind.APPROVAL: {"approve", "reject"},
-    ItemKind.HUMAN: {"complete", "fail"},
-    ItemKind.DECISION: {"choose"},
-    ItemKind.FALLBACK: {"complete", "fail"},
-}
+from baton.store.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -76,12 +70,6 @@ class Runner:
 
     def _config(self, run_id: str, runbook: Runbook) -> RunnableConfig:
         return {"configurable": {"thread_id": run_id}, "recursion_limit": recursion_limit(runbook)}
-
-    def snapshot(self, run_id: str) -> StateSnapshot:
-        with self.deps.db.read() as session:
-            run = run_store.get_run(session, run_id=run_id)
-        runbook, graph = self.graph_for(run.runbook_version)
-        return graph.get_state(self._config(run_id, runbook))
 
     # ---- start --------------------------------------------------------------------------
 
@@ -269,8 +257,16 @@ class Runner:
         with self.deps.db.write() as session:
             item = item_store.get_item(session, item_id=item_id)
             run = run_store.get_run(session, run_id=item.run_id)
-            settled = self._record_answer(
-                session, item, run, runbook, by, verdict, comment, dict(outputs or {}), choice
+            settled = record_answer(
+                session,
+                item=item,
+                run=run,
+                runbook=runbook,
+                by=by,
+                verdict=verdict,
+                comment=comment,
+                outputs=dict(outputs or {}),
+                choice=choice,
             )
             approvals = sum(
                 d.verdict == "approve" for d in item_store.decisions(session, item_id=item_id)
@@ -286,86 +282,6 @@ class Runner:
                 # current step ends, so the answer is not lost.
                 status = RunStatus.RUNNING
         return AnswerOutcome(item_id, item_status, approvals, needed, status)
-
-    def _record_answer(
-        self,
-        session: Any,
-        item: PendingItemRow,
-        run: RunRow,
-        runbook: Runbook,
-        by: str,
-        verdict: str,
-        comment: str | None,
-        outputs: dict[str, object],
-        choice: str | None,
-    ) -> bool:
-        if item.status != ItemStatus.PENDING:
-            raise Conflict(f"item {item.id} is already {item.status}; nothing changed")
-        task_row = run_store.get_task(session, run_id=run.id, task_id=item.task_id)
-        if RunStatus(run.status).terminal or task_row.status != TaskStatus.WAITING:
-            raise Conflict(f"item {item.id} is stale: run {run.id} no longer waits on it")
-        kind = ItemKind(item.kind)
-        if verdict not in VERDICTS[kind]:
-            allowed = " or ".join(sorted(VERDICTS[kind]))
-            raise InputError(f"item {item.id} is a {kind} item: answer it with {allowed}")
-        task = runbook.task(item.task_id)
-        if kind is ItemKind.APPROVAL and by == run.requested_by:
-            raise Forbidden(f"{by} requested this run and cannot approve its gates")
-        earlier = item_store.decisions(session, item_id=item.id)
-        if any(d.actor == by for d in earlier):
-            raise Conflict(f"{by} already answered item {item.id}; nothing changed")
-        values: dict[str, object] = {}
-        if isinstance(task, HumanTask) and verdict == "complete":
-            values = dict(resolve_values(task.outputs, outputs, what="output"))
-        elif outputs:
-            raise InputError(f"item {item.id} takes no outputs")
-        if kind is ItemKind.DECISION:
-            assert isinstance(task, DecisionTask)
-            if choice not in task.options:
-                raise InputError(f"choose one of {', '.join(task.options)} (got {choice!r})")
-        item_store.add_decision(
-            session, item_id=item.id, actor=by, verdict=verdict, comment=comment, outputs=values
-        )
-        if verdict == "approve" and len(earlier) + 1 < item.min_approvals:
-            return False
-        status, reason, output = self._verdict(kind, verdict, by, comment, values, choice, earlier)
-        answer: dict[str, Any] = {"status": status.value, "reason": reason, "by": by}
-        if choice is not None:
-            answer["choice"] = choice
-        item_store.answer_item(session, item=item, answer=answer)
-        run_store.transition_task(
-            session,
-            run_id=item.run_id,
-            task_id=item.task_id,
-            status=status,
-            actor=by,
-            output=output,
-            error=reason if status is TaskStatus.FAILED else None,
-            detail={"item_id": item.id, "verdict": verdict, "comment": comment},
-        )
-        return True
-
-    @staticmethod
-    def _verdict(
-        kind: ItemKind,
-        verdict: str,
-        by: str,
-        comment: str | None,
-        values: dict[str, object],
-        choice: str | None,
-        earlier: list[Any],
-    ) -> tuple[TaskStatus, str | None, dict[str, Any]]:
-        note = f": {comment}" if comment else ""
-        if verdict == "reject":
-            return TaskStatus.FAILED, f"rejected by {by}{note}", {"rejected_by": by}
-        if verdict == "fail":
-            return TaskStatus.FAILED, f"marked failed by {by}{note}", {"failed_by": by}
-        if kind is ItemKind.APPROVAL:
-            approvers = [d.actor for d in earlier if d.verdict == "approve"] + [by]
-            return TaskStatus.SUCCEEDED, None, {"approved_by": approvers, "comment": comment}
-        if kind is ItemKind.DECISION:
-            return TaskStatus.SUCCEEDED, None, {"choice": choice, "decided_by": by}
-        return TaskStatus.SUCCEEDED, None, {**values, "completed_by": by, "notes": comment}
 
     def cancel(self, run_id: str, *, by: str, reason: str | None = None) -> RunStatus:
         """Cancel a run that waits on people: its pending gates are cancelled, nothing runs."""
