@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from baton.cli import views
 from baton.cli.app import console
@@ -72,10 +73,11 @@ def demo(
             with rt.db.read() as session:
                 items = item_store.list_items(session, run_id=run_id)
             for item in items:
+                title = escape(item.title)
                 if item.kind != "approval":
-                    console.print(f"[yellow]waiting on {item.kind} {item.title}; stopping[/yellow]")
+                    console.print(f"[yellow]waiting on {item.kind} {title}; stopping[/yellow]")
                     raise typer.Exit(1)
-                console.print(f"\n[bold]{item.title}[/bold] ({item.id}) shows the approver:")
+                console.print(f"\n[bold]{title}[/bold] ({item.id}) shows the approver:")
                 for line in item.content.get("shows", []):
                     console.print(f"  • {line}", highlight=False, markup=False)
                 console.print(

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -113,7 +114,7 @@ def summarise(rt: Runtime, run_id: str, status: RunStatus) -> None:
             if item.kind == "decision":
                 hint += " --choice <option>"
             console.print(
-                f"waiting: {item.kind} [bold]{item.title}[/bold] → {hint}", highlight=False
+                f"waiting: {item.kind} [bold]{escape(item.title)}[/bold] → {hint}", highlight=False
             )
     else:
         console.print(f"run {run_id} {status}", highlight=False)

@@ -44,11 +44,11 @@ def item_content(
     roles: list[str] = []
     min_approvals = 1
     if isinstance(task, ApprovalTask):
-        content["shows"] = [_render(s, context) for s in task.shows]
+        content["shows"] = [_render(s, context).strip() for s in task.shows]
         roles, min_approvals = list(task.approvers), task.min_approvals
         content["approvers"], content["min_approvals"] = roles, min_approvals
     elif isinstance(task, HumanTask):
-        content["instructions"] = _render(task.instructions, context)
+        content["instructions"] = _render(task.instructions, context).rstrip()
         content["outputs"] = {k: v.model_dump() for k, v in task.outputs.items()}
         roles = [task.assignee]
     elif isinstance(task, DecisionTask):
