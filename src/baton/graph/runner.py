@@ -86,7 +86,7 @@ class Runner:
         incident_id = incident.id or f"inc_{uuid.uuid4().hex[:10]}"
         body = incident.model_dump(mode="json") | {"id": incident_id}
         run_id = f"run_{uuid.uuid4().hex[:12]}"
-        with self.deps.db.write() as session:
+        with self.deps.db.begin() as session:
             run_store.save_runbook_version(
                 session,
                 version=loaded.version,
@@ -127,8 +127,8 @@ class Runner:
             return self._advance_locked(run_id)
 
     def _advance_locked(self, run_id: str) -> RunStatus:
-        with self.deps.db.read() as session:
-            run = run_store.get_run(session, run_id=run_id)
+        with self.deps.db.begin() as conn:
+            run = run_store.run_head(conn, run_id=run_id)
         if RunStatus(run.status).terminal:
             return RunStatus(run.status)
         runbook, graph = self.graph_for(run.runbook_version)
@@ -144,9 +144,9 @@ class Runner:
                 graph_input = self._reentry(run_id, snap.values)
                 if graph_input is None:
                     return self._settle(run_id, snap.values)
-            with self.deps.db.write() as session:
+            with self.deps.db.begin() as conn:
                 run_store.set_run_status(
-                    session, run_id=run_id, status=RunStatus.RUNNING, actor=actor.SYSTEM
+                    conn, run_id=run_id, status=RunStatus.RUNNING, actor=actor.SYSTEM
                 )
             graph.invoke(graph_input, config, durability="sync")
 
@@ -195,28 +195,26 @@ class Runner:
         """The graph has nothing to run: the run waits on people, or it is over."""
         tasks = values.get("tasks", {})
         halt = values.get("halt")
-        with self.deps.db.write() as session:
-            run = run_store.get_run(session, run_id=run_id)
-            for item in item_store.list_items(session, status=ItemStatus.ANSWERED, run_id=run_id):
-                if item.task_id in tasks and TaskStatus(tasks[item.task_id]["status"]).terminal:
-                    expired = (item.answer or {}).get("expired")
+        with self.deps.db.begin() as conn:
+            cancelled_by = run_store.run_head(conn, run_id=run_id).cancel_requested_by
+            for item_id, task_id, expired in item_store.answered(conn, run_id=run_id):
+                if task_id in tasks and TaskStatus(tasks[task_id]["status"]).terminal:
                     done = ItemStatus.EXPIRED if expired else ItemStatus.APPLIED
-                    item_store.set_item_status(session, item=item, status=done)
+                    item_store.mark(conn, item_id=item_id, status=done)
             if any(s["status"] == TaskStatus.WAITING for s in tasks.values()):
                 status = RunStatus.WAITING
             else:
                 status = (
                     RunStatus.CANCELLED
-                    if run.cancel_requested_by
+                    if cancelled_by
                     else RunStatus.FAILED
                     if halt
                     else RunStatus.SUCCEEDED
                 )
-                run.halt_reason = halt
-                for task_id in run_store.unfinished_tasks(session, run_id=run_id):
+                for task_id in run_store.unfinished_tasks(conn, run_id=run_id):
                     # never reached: nothing that leads there concluded
                     run_store.transition_task(
-                        session,
+                        conn,
                         run_id=run_id,
                         task_id=task_id,
                         status=TaskStatus.CANCELLED if halt else TaskStatus.SKIPPED,
@@ -224,11 +222,12 @@ class Runner:
                         detail={"reason": "not reached"},
                     )
             run_store.set_run_status(
-                session,
+                conn,
                 run_id=run_id,
                 status=status,
-                actor=run.cancel_requested_by or actor.SYSTEM,
+                actor=cancelled_by or actor.SYSTEM,
                 detail={"halt": halt} if halt and status.terminal else None,
+                halt_reason=halt if status.terminal else None,
             )
         return status
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from baton.domain.status import ItemStatus
 from baton.errors import NotFound
+from baton.store import sql
 from baton.store.models import DecisionRow, PendingItemRow, utcnow
 
 
@@ -109,3 +110,25 @@ def set_item_status(session: Session, *, item: PendingItemRow, status: ItemStatu
 
 def get_item_for_task(session: Session, *, run_id: str, task_id: str) -> PendingItemRow | None:
     return session.get(PendingItemRow, item_id_for(run_id, task_id))
+
+
+def answered(session: Session | sql.Conn, *, run_id: str) -> list[tuple[str, str, bool]]:
+    """(item id, task id, expired) of the run's items answered but not yet applied."""
+    conn = sql.connection(session)
+    rows = sql.execute(
+        conn,
+        "SELECT id, task_id, answer FROM pending_items WHERE run_id = :run_id AND status = :s",
+        {"run_id": run_id, "s": ItemStatus.ANSWERED.value},
+    ).fetchall()
+    return [
+        (row[0], row[1], bool((sql.read_document(conn, row[2]) or {}).get("expired")))
+        for row in rows
+    ]
+
+
+def mark(session: Session | sql.Conn, *, item_id: str, status: ItemStatus) -> None:
+    sql.execute(
+        sql.connection(session),
+        "UPDATE pending_items SET status = :status WHERE id = :id",
+        {"status": status.value, "id": item_id},
+    )

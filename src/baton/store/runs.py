@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from baton.domain.status import RunStatus, TaskStatus
@@ -24,18 +24,30 @@ _EVENTS = cast(Table, RunEventRow.__table__)
 
 
 def save_runbook_version(
-    session: Session, *, version: str, runbook_id: str, title: str, canonical: str, source: str
+    session: Session | sql.Conn,
+    *,
+    version: str,
+    runbook_id: str,
+    title: str,
+    canonical: str,
+    source: str,
 ) -> None:
-    if session.get(RunbookVersion, version) is None:
-        session.add(
-            RunbookVersion(
-                version=version,
-                runbook_id=runbook_id,
-                title=title,
-                canonical=canonical,
-                source=source,
-            )
-        )
+    """Store a runbook version once; its content never changes (the key is its hash)."""
+    conn = sql.connection(session)
+    sql.execute(
+        conn,
+        "INSERT INTO runbook_versions (version, runbook_id, title, canonical, source, created_at)"
+        " VALUES (:version, :runbook_id, :title, :canonical, :source, :now)"
+        " ON CONFLICT (version) DO NOTHING",
+        {
+            "version": version,
+            "runbook_id": runbook_id,
+            "title": title,
+            "canonical": canonical,
+            "source": source,
+            "now": sql.when(conn, utcnow()),
+        },
+    )
 
 
 def get_runbook_canonical(session: Session, *, version: str) -> str:
@@ -45,18 +57,22 @@ def get_runbook_canonical(session: Session, *, version: str) -> str:
     return row.canonical
 
 
-def save_incident(session: Session, *, incident_id: str, body: dict[str, Any]) -> IncidentRow:
-    row = session.get(IncidentRow, incident_id)
-    if row is None:
-        row = IncidentRow(
-            id=incident_id,
-            title=body["title"],
-            severity=body["severity"],
-            service=body.get("service"),
-            body=body,
-        )
-        session.add(row)
-    return row
+def save_incident(session: Session | sql.Conn, *, incident_id: str, body: dict[str, Any]) -> None:
+    """Store an incident unless one with this id exists (a second run reuses it)."""
+    conn = sql.connection(session)
+    sql.execute(
+        conn,
+        "INSERT INTO incidents (id, title, severity, service, body, created_at)"
+        " VALUES (:id, :title, :severity, :service, :body, :now) ON CONFLICT (id) DO NOTHING",
+        {
+            "id": incident_id,
+            "title": body["title"],
+            "severity": body["severity"],
+            "service": body.get("service"),
+            "body": sql.document(conn, body),
+            "now": sql.when(conn, utcnow()),
+        },
+    )
 
 
 def get_incident(session: Session, *, incident_id: str) -> IncidentRow:
@@ -67,7 +83,7 @@ def get_incident(session: Session, *, incident_id: str) -> IncidentRow:
 
 
 def create_run(
-    session: Session,
+    session: Session | sql.Conn,
     *,
     run_id: str,
     runbook_id: str,
@@ -76,44 +92,65 @@ def create_run(
     requested_by: str,
     inputs: dict[str, Any],
     task_types: dict[str, str],
-) -> RunRow:
+) -> None:
     """Insert the run with every task `pending`, and its first timeline event."""
-    run = RunRow(
-        id=run_id,
-        runbook_id=runbook_id,
-        runbook_version=runbook_version,
-        incident_id=incident_id,
-        status=RunStatus.RUNNING,
-        requested_by=requested_by,
-        inputs=inputs,
+    conn = sql.connection(session)
+    now = sql.when(conn, utcnow())
+    sql.execute(
+        conn,
+        "INSERT INTO runs (id, runbook_id, runbook_version, incident_id, status, requested_by,"
+        " inputs, created_at, updated_at) VALUES (:id, :runbook_id, :version, :incident_id,"
+        " :status, :requested_by, :inputs, :now, :now)",
+        {
+            "id": run_id,
+            "runbook_id": runbook_id,
+            "version": runbook_version,
+            "incident_id": incident_id,
+            "status": RunStatus.RUNNING.value,
+            "requested_by": requested_by,
+            "inputs": sql.document(conn, inputs),
+            "now": now,
+        },
     )
-    session.add(run)
-    session.flush()
-    now = utcnow()
-    session.connection().execute(
-        insert(_TASKS),
+    sql.execute_many(
+        conn,
+        "INSERT INTO task_executions (run_id, task_id, task_type, status, attempt, updated_at)"
+        " VALUES (:run_id, :task_id, :task_type, :status, 0, :now)",
         [
             {
                 "run_id": run_id,
                 "task_id": task_id,
                 "task_type": task_type,
                 "status": TaskStatus.PENDING.value,
-                "attempt": 0,
-                "updated_at": now,
+                "now": now,
             }
             for task_id, task_type in task_types.items()
         ],
     )
-    session.add(
-        RunEventRow(
-            run_id=run_id,
-            kind="run",
-            status=RunStatus.RUNNING,
-            actor=requested_by,
-            detail={"event": "started", "runbook_version": runbook_version},
-        )
+    _run_event(
+        conn,
+        run_id,
+        RunStatus.RUNNING,
+        requested_by,
+        {"event": "started", "runbook_version": runbook_version},
     )
-    return run
+
+
+def _run_event(
+    conn: sql.Conn, run_id: str, status: RunStatus, actor: str, detail: dict[str, Any]
+) -> None:
+    sql.execute(
+        conn,
+        "INSERT INTO run_events (run_id, task_id, kind, status, actor, at, detail)"
+        " VALUES (:run_id, NULL, 'run', :status, :actor, :now, :detail)",
+        {
+            "run_id": run_id,
+            "status": status.value,
+            "actor": actor,
+            "now": sql.when(conn, utcnow()),
+            "detail": sql.document(conn, detail),
+        },
+    )
 
 
 def get_run(session: Session, *, run_id: str) -> RunRow:
@@ -131,25 +168,55 @@ def list_runs(session: Session, *, status: str | None = None, limit: int = 50) -
 
 
 def set_run_status(
-    session: Session,
+    session: Session | sql.Conn,
     *,
     run_id: str,
     status: RunStatus,
     actor: str,
     detail: dict[str, Any] | None = None,
+    halt_reason: str | None = None,
 ) -> bool:
     """Move a run to `status`; records a timeline event only when it actually changes."""
-    run = get_run(session, run_id=run_id)
-    if run.status == status:
-        return False
-    run.status = status
-    run.updated_at = utcnow()
-    if status.terminal:
-        run.finished_at = utcnow()
-    session.add(
-        RunEventRow(run_id=run_id, kind="run", status=status, actor=actor, detail=detail or {})
+    conn = sql.connection(session)
+    now = sql.when(conn, utcnow())
+    moved = sql.execute(
+        conn,
+        "UPDATE runs SET status = :status, updated_at = :now,"
+        " finished_at = CASE WHEN :terminal THEN :now ELSE finished_at END,"
+        " halt_reason = COALESCE(:halt, halt_reason)"
+        " WHERE id = :run_id AND status <> :status",
+        {
+            "status": status.value,
+            "now": now,
+            "terminal": status.terminal,
+            "halt": halt_reason,
+            "run_id": run_id,
+        },
     )
+    if moved.rowcount == 0:
+        return False
+    _run_event(conn, run_id, status, actor, detail or {})
     return True
+
+
+class RunHead(NamedTuple):
+    status: str
+    runbook_version: str
+    requested_by: str
+    cancel_requested_by: str | None
+
+
+def run_head(session: Session | sql.Conn, *, run_id: str) -> RunHead:
+    """What the runner needs of a run on every advance, cheaply; NotFound if none."""
+    row = sql.first(
+        sql.connection(session),
+        "SELECT status, runbook_version, requested_by, cancel_requested_by FROM runs"
+        " WHERE id = :run_id",
+        {"run_id": run_id},
+    )
+    if row is None:
+        raise NotFound(f"no run {run_id!r}")
+    return RunHead(**row)
 
 
 def task_executions(session: Session, *, run_id: str) -> list[TaskExecutionRow]:
@@ -157,13 +224,16 @@ def task_executions(session: Session, *, run_id: str) -> list[TaskExecutionRow]:
     return list(session.scalars(query))
 
 
-def unfinished_tasks(session: Session, *, run_id: str) -> list[str]:
+def unfinished_tasks(session: Session | sql.Conn, *, run_id: str) -> list[str]:
     """Ids of the run's tasks that are not in a terminal state."""
-    terminal = [s.value for s in TaskStatus if s.terminal]
-    query = select(_TASKS.c.task_id).where(
-        _TASKS.c.run_id == run_id, _TASKS.c.status.not_in(terminal)
-    )
-    return list(session.execute(query).scalars())
+    conn = sql.connection(session)
+    rows = sql.execute(
+        conn,
+        "SELECT task_id FROM task_executions WHERE run_id = :run_id"
+        " AND status NOT IN ('succeeded', 'failed', 'skipped', 'cancelled')",
+        {"run_id": run_id},
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def get_task(session: Session, *, run_id: str, task_id: str) -> TaskExecutionRow:

@@ -89,6 +89,14 @@ def execute(conn: Conn, sql: str, params: Mapping[str, Any]) -> Any:
     return conn.exec_driver_sql(statement, dict(params))
 
 
+def execute_many(conn: Conn, sql: str, rows: list[dict[str, Any]]) -> None:
+    statement = _statement(sql, conn.dialect.paramstyle)
+    if isinstance(conn, Raw):
+        conn.dbapi.cursor().executemany(statement, rows)
+    else:
+        conn.exec_driver_sql(statement, rows)
+
+
 def first(conn: Conn, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """The first row as a dict of column name → raw value, or None."""
     result = execute(conn, sql, params)
