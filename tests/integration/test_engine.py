@@ -429,3 +429,37 @@ def test_a_waiting_gate_does_not_hold_up_other_branches(runtime: Runtime, incide
         is RunStatus.SUCCEEDED
     )
     assert statuses(runtime, run_id)["join"] == "succeeded"
+
+
+def test_concurrent_answers_to_one_gate_record_exactly_one(
+    runtime: Runtime, incident: Incident, tmp_path: Path
+):
+    """R9: approve and reject race on the same gate; one wins, the other gets a conflict."""
+    import threading
+
+    run_id, _ = runtime.runner.start(runbook(two_gates(tmp_path)), incident, requested_by=REQ)
+    item = pending(runtime, run_id)["gate_a"]
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def answer(who: str, verdict: str) -> None:
+        barrier.wait()
+        try:
+            outcomes[who] = runtime.runner.answer(item, by=f"human:{who}", verdict=verdict)
+        except Conflict as exc:
+            outcomes[who] = exc
+
+    threads = [
+        threading.Thread(target=answer, args=("alice", "approve")),
+        threading.Thread(target=answer, args=("bob", "reject")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(type(o).__name__ for o in outcomes.values()) == ["AnswerOutcome", "Conflict"]
+    with runtime.db.read() as s:
+        assert len(item_store.decisions(s, item_id=item)) == 1
+    act_a = statuses(runtime, run_id)["act_a"]
+    winner = next(w for w, o in outcomes.items() if not isinstance(o, Conflict))
+    assert act_a == ("succeeded" if winner == "alice" else "cancelled")
