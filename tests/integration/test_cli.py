@@ -147,3 +147,20 @@ def test_demo_runs_end_to_end(tmp_path: Path, home: Path):
     proc = baton(home, "demo", "--home", str(tmp_path / "demo"))
     assert "DEMO APPROVER" in proc.stdout
     assert "succeeded" in proc.stdout
+
+
+def test_audit_verify_cli(tmp_path: Path, home: Path):
+    baton(home, "demo", "--home", str(home))
+    ok = baton(home, "audit", "verify")
+    assert ok.stdout.startswith("ok: ") and " events, head " in ok.stdout
+    import sqlite3
+
+    db = sqlite3.connect(home / "baton.sqlite")
+    db.execute("DROP TRIGGER audit_events_no_update")
+    db.execute("UPDATE audit_events SET actor = 'human:mallory' WHERE seq = 2")
+    db.commit()
+    db.close()
+    broken = baton(home, "audit", "verify", check=False)
+    assert broken.returncode == 1 and "broken at seq 2: hash mismatch" in broken.stderr
+    verdict = json.loads(baton(home, "audit", "verify", "--json", check=False).stdout)
+    assert verdict["ok"] is False and verdict["broken_seq"] == 2

@@ -12,11 +12,11 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from baton.store.audit import AuditEvent
 from baton.store.ledger import LedgerEntry
 from baton.store.models import (
     DecisionRow,
     PendingItemRow,
-    RunEventRow,
     RunRow,
     TaskExecutionRow,
 )
@@ -90,14 +90,17 @@ def item_json(item: PendingItemRow, decisions: list[DecisionRow]) -> dict[str, A
     }
 
 
-def event_json(event: RunEventRow) -> dict[str, Any]:
+def event_json(event: AuditEvent) -> dict[str, Any]:
     return {
+        "seq": event.seq,
         "at": iso(event.at),
         "kind": event.kind,
-        "task_id": event.task_id,
+        "task_id": event.subjects.get("task"),
+        "item_id": event.subjects.get("item"),
         "status": event.status,
         "actor": event.actor,
-        "detail": event.detail,
+        "detail": event.payload,
+        "hash": event.hash,
     }
 
 
@@ -139,17 +142,17 @@ def _note(detail: dict[str, Any] | None) -> str:
     return ", ".join(parts)
 
 
-def timeline_table(events: list[RunEventRow]) -> Table:
+def timeline_table(events: list[AuditEvent]) -> Table:
     table = Table(title="timeline", title_justify="left")
     for column in ("time (UTC)", "task", "event", "actor", "note"):
         table.add_column(column)
     for e in events:
         table.add_row(
             e.at.strftime("%H:%M:%S.%f")[:-3],
-            e.task_id or "(run)",
+            e.subjects.get("task") or "(run)",
             styled(e.status) if e.kind in {"task", "run"} else Text(e.kind.replace("_", " ")),
             e.actor,
-            Text(_note(e.detail)[:120]),
+            Text(_note(e.payload)[:120]),
         )
     return table
 

@@ -131,7 +131,7 @@ def _settle(
     """Record the result (and the task's final status if this is the last word); True if done."""
     final = result.ok or entry.attempt >= max_attempts
     with deps.db.begin() as session:
-        ledger.record_result(session, key=entry.key, result=result.model_dump(mode="json"))
+        ledger.record_result(session, entry=entry, result=result.model_dump(mode="json"))
         if final and not (hand_failure_to_human and not result.ok):
             run_store.transition_task(
                 session,

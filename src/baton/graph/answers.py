@@ -10,6 +10,7 @@ from baton.domain.status import ItemKind, ItemStatus, RunStatus, TaskStatus
 from baton.errors import Conflict, Forbidden, InputError
 from baton.runbooks.inputs import resolve_values
 from baton.runbooks.model import DecisionTask, HumanTask, Runbook
+from baton.store import audit
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.models import PendingItemRow, RunRow
@@ -66,6 +67,21 @@ def record_answer(
             raise InputError(f"choose one of {', '.join(task.options)} (got {choice!r})")
     item_store.add_decision(
         session, item_id=item.id, actor=by, verdict=verdict, comment=comment, outputs=values
+    )
+    audit.append(
+        session,
+        actor=by,
+        kind="item_decision",
+        payload={
+            "verdict": verdict,
+            "comment": comment,
+            "outputs": values,
+            "choice": choice,
+            "content_hash": item.content_hash,
+        },
+        run=run.id,
+        task=item.task_id,
+        item=item.id,
     )
     if verdict == "approve" and len(earlier) + 1 < item.min_approvals:
         return False

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -14,15 +12,15 @@ from baton.domain.status import ItemKind, TaskStatus
 from baton.graph.context import template_context
 from baton.runbooks.model import ApprovalTask, DecisionTask, HumanTask, Runbook
 from baton.runbooks.template import TemplateError, render
+from baton.store import audit, ledger
 from baton.store import items as item_store
-from baton.store import ledger
 from baton.store import runs as run_store
 from baton.store.models import PendingItemRow, utcnow
 
 
 def content_hash(content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    """The digest of exactly what a person is shown (the audit trail's canonical JSON)."""
+    return audit.digest(audit.canonical_json(content))
 
 
 def _render(text: str, context: dict[str, Any]) -> str:
@@ -95,6 +93,24 @@ def open_item(
         roles=roles,
         min_approvals=min_approvals,
         due_at=utcnow() + timedelta(seconds=timeout) if timeout else None,
+    )
+    audit.append(
+        session,
+        actor=actor.SYSTEM,
+        kind="item_opened",
+        payload={
+            "kind": kind.value,
+            "title": title,
+            "content": content,
+            "content_hash": item.content_hash,
+            "roles": roles,
+            "min_approvals": min_approvals,
+            "requested_by": run.requested_by,
+            "due_at": audit.rfc3339(item.due_at) if item.due_at else None,
+        },
+        run=run_id,
+        task=task_id,
+        item=item.id,
     )
     run_store.transition_task(
         session,

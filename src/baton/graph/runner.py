@@ -19,7 +19,7 @@ from langgraph.types import Command
 from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import ItemStatus, RunStatus, TaskStatus
-from baton.errors import Conflict, Forbidden, RunLocked
+from baton.errors import BatonError, Conflict, Forbidden, InputError, RunLocked
 from baton.graph.answers import record_answer
 from baton.graph.compiler import RunGraph, compile_runbook, recursion_limit
 from baton.graph.deps import EngineDeps
@@ -28,6 +28,7 @@ from baton.runbooks.canonical import runbook_from_canonical
 from baton.runbooks.inputs import resolve_values
 from baton.runbooks.loader import LoadedRunbook
 from baton.runbooks.model import Runbook
+from baton.store import audit
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.locks import RunLocks
@@ -247,30 +248,34 @@ class Runner:
 
         Unknown, stale or already-answered items raise and change nothing.
         """
-        if not actor.is_human(by):
-            raise Forbidden(f"only people answer items; {by} is not a person")
         with self.deps.db.read() as session:
             item = item_store.get_item(session, item_id=item_id)
             version = run_store.get_run(session, run_id=item.run_id).runbook_version
         runbook, _ = self.graph_for(version)
-        with self.deps.db.write() as session:
-            item = item_store.get_item(session, item_id=item_id)
-            run = run_store.get_run(session, run_id=item.run_id)
-            settled = record_answer(
-                session,
-                item=item,
-                run=run,
-                runbook=runbook,
-                by=by,
-                verdict=verdict,
-                comment=comment,
-                outputs=dict(outputs or {}),
-                choice=choice,
-            )
-            approvals = sum(
-                d.verdict == "approve" for d in item_store.decisions(session, item_id=item_id)
-            )
-            result = (item.run_id, str(item.status), item.min_approvals)
+        try:
+            if not actor.is_human(by):
+                raise Forbidden(f"only people answer items; {by} is not a person")
+            with self.deps.db.write() as session:
+                item = item_store.get_item(session, item_id=item_id)
+                run = run_store.get_run(session, run_id=item.run_id)
+                settled = record_answer(
+                    session,
+                    item=item,
+                    run=run,
+                    runbook=runbook,
+                    by=by,
+                    verdict=verdict,
+                    comment=comment,
+                    outputs=dict(outputs or {}),
+                    choice=choice,
+                )
+                approvals = sum(
+                    d.verdict == "approve" for d in item_store.decisions(session, item_id=item_id)
+                )
+                result = (item.run_id, str(item.status), item.min_approvals)
+        except (Forbidden, Conflict, InputError) as exc:
+            self._refused(item_id, by, verdict, exc)
+            raise
         run_id, item_status, needed = result
         status = RunStatus.WAITING
         if settled:
@@ -281,6 +286,20 @@ class Runner:
                 # current step ends, so the answer is not lost.
                 status = RunStatus.RUNNING
         return AnswerOutcome(item_id, item_status, approvals, needed, status)
+
+    def _refused(self, item_id: str, by: str, verdict: str, exc: BatonError) -> None:
+        """A refused answer changed nothing, but the attempt is evidence: audit it."""
+        with self.deps.db.write() as session:
+            item = item_store.get_item(session, item_id=item_id)
+            audit.append(
+                session,
+                actor=by,
+                kind="refusal",
+                payload={"attempted": verdict, "code": exc.code, "reason": exc.message},
+                run=item.run_id,
+                task=item.task_id,
+                item=item_id,
+            )
 
     def cancel(self, run_id: str, *, by: str, reason: str | None = None) -> RunStatus:
         """Cancel a run that waits on people: its pending gates are cancelled, nothing runs."""

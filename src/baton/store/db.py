@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from baton.errors import StorageError
 from baton.store import sql
-from baton.store.models import Base
+from baton.store.models import APPEND_ONLY, Base
 
 _WRITE = "baton_write"
 
@@ -60,11 +60,38 @@ def _prepare_sqlite(dbapi_conn: Any, synchronous: str) -> None:
 
 
 def init_schema(engine: Engine) -> None:
-    """Create missing tables. Raises `StorageError` naming the database when it can't."""
+    """Create missing tables and the append-only triggers; `StorageError` if we can't."""
     try:
         Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            for statement in _append_only_ddl(engine.dialect.name):
+                conn.exec_driver_sql(statement)
     except OperationalError as exc:
         raise StorageError(f"cannot open database {engine.url!r}: {exc.orig}") from exc
+
+
+def _append_only_ddl(dialect: str) -> list[str]:
+    """Triggers that refuse UPDATE and DELETE on the audit tables."""
+    if dialect == "sqlite":
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}"
+            f" BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            for table in APPEND_ONLY
+            for op in ("UPDATE", "DELETE")
+        ]
+    if dialect == "postgresql":
+        ddl = [
+            "CREATE OR REPLACE FUNCTION baton_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+        ]
+        for table in APPEND_ONLY:
+            ddl += [
+                f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE"
+                f" ON {table} FOR EACH STATEMENT EXECUTE FUNCTION baton_append_only()",
+            ]
+        return ddl
+    return []
 
 
 class Database:

@@ -96,19 +96,37 @@ class TaskExecutionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class RunEventRow(Base):
-    """The timeline of a run: every status change with its time and actor."""
+class AuditEventRow(Base):
+    """One link of the audit chain (see `store.audit`); UPDATE and DELETE are refused."""
 
-    __tablename__ = "run_events"
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_run", "run_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
-    task_id: Mapped[str | None] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str | None] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(160))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    kind: Mapped[str] = mapped_column(String(32))
+    incident_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    item_id: Mapped[str | None] = mapped_column(String(32))
+    pattern_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str | None] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditBlobRow(Base):
+    """A large audit payload, stored once and referenced from events by its SHA-256."""
+
+    __tablename__ = "audit_blobs"
+
+    digest: Mapped[str] = mapped_column(String(80), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+APPEND_ONLY = ("audit_events", "audit_blobs")
 
 
 class PendingItemRow(Base):

@@ -9,18 +9,16 @@ from sqlalchemy.orm import Session
 
 from baton.domain.status import RunStatus, TaskStatus
 from baton.errors import NotFound
-from baton.store import sql
+from baton.store import audit, sql
 from baton.store.models import (
     IncidentRow,
     RunbookVersion,
-    RunEventRow,
     RunRow,
     TaskExecutionRow,
     utcnow,
 )
 
 _TASKS = cast(Table, TaskExecutionRow.__table__)
-_EVENTS = cast(Table, RunEventRow.__table__)
 
 
 def save_runbook_version(
@@ -132,24 +130,27 @@ def create_run(
         run_id,
         RunStatus.RUNNING,
         requested_by,
-        {"event": "started", "runbook_version": runbook_version},
+        {"event": "started", "runbook_id": runbook_id, "runbook_version": runbook_version},
+        incident_id,
     )
 
 
 def _run_event(
-    conn: sql.Conn, run_id: str, status: RunStatus, actor: str, detail: dict[str, Any]
+    conn: sql.Conn,
+    run_id: str,
+    status: RunStatus,
+    actor: str,
+    detail: dict[str, Any],
+    incident_id: str | None = None,
 ) -> None:
-    sql.execute(
+    audit.append(
         conn,
-        "INSERT INTO run_events (run_id, task_id, kind, status, actor, at, detail)"
-        " VALUES (:run_id, NULL, 'run', :status, :actor, :now, :detail)",
-        {
-            "run_id": run_id,
-            "status": status.value,
-            "actor": actor,
-            "now": sql.when(conn, utcnow()),
-            "detail": sql.document(conn, detail),
-        },
+        actor=actor,
+        kind="run",
+        status=status.value,
+        payload=detail,
+        run=run_id,
+        incident=incident_id,
     )
 
 
@@ -256,10 +257,6 @@ _FINISH = (
     " error = :error WHERE run_id = :run_id AND task_id = :task_id"
     " AND NOT (status = :status AND attempt = COALESCE(:attempt, attempt))"
 )
-_EVENT = (
-    "INSERT INTO run_events (run_id, task_id, kind, status, actor, at, detail)"
-    " VALUES (:run_id, :task_id, 'task', :status, :actor, :now, :detail)"
-)
 
 
 def transition_task(
@@ -304,7 +301,17 @@ def transition_task(
             raise NotFound(f"run {run_id} has no task {task_id!r}")
         return False
     details = {**(detail or {}), **({"error": error} if error else {})}
-    sql.execute(conn, _EVENT, params | {"detail": sql.document(conn, details)})
+    if attempt is not None:
+        details["attempt"] = attempt
+    audit.append(
+        conn,
+        actor=actor,
+        kind="task",
+        status=status.value,
+        payload=details,
+        run=run_id,
+        task=task_id,
+    )
     return True
 
 
@@ -315,24 +322,21 @@ def add_event(
     kind: str,
     actor: str,
     task_id: str | None = None,
+    item_id: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    conn = sql.connection(session)
-    sql.execute(
-        conn,
-        "INSERT INTO run_events (run_id, task_id, kind, status, actor, at, detail)"
-        " VALUES (:run_id, :task_id, :kind, NULL, :actor, :at, :detail)",
-        {
-            "run_id": run_id,
-            "task_id": task_id,
-            "kind": kind,
-            "actor": actor,
-            "at": sql.when(conn, utcnow()),
-            "detail": sql.document(conn, detail or {}),
-        },
+    """Record something that happened to a run that is not a status change."""
+    audit.append(
+        session,
+        actor=actor,
+        kind=kind,
+        payload=detail or {},
+        run=run_id,
+        task=task_id,
+        item=item_id,
     )
 
 
-def timeline(session: Session, *, run_id: str) -> list[RunEventRow]:
-    query = select(RunEventRow).where(RunEventRow.run_id == run_id).order_by(RunEventRow.id)
-    return list(session.scalars(query))
+def timeline(session: Session | sql.Conn, *, run_id: str) -> list[audit.AuditEvent]:
+    """The run's audit events in order."""
+    return list(audit.events(session, run_id=run_id))

@@ -97,6 +97,15 @@ def execute_many(conn: Conn, sql: str, rows: list[dict[str, Any]]) -> None:
         conn.exec_driver_sql(statement, rows)
 
 
+def rows(conn: Conn, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every row as a dict of column name → raw value."""
+    result = execute(conn, sql, params)
+    if isinstance(conn, Raw):
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    return [dict(row._mapping) for row in result]
+
+
 def first(conn: Conn, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """The first row as a dict of column name → raw value, or None."""
     result = execute(conn, sql, params)

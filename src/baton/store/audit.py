@@ -1,0 +1,248 @@
+"""The audit trail: an append-only, hash-chained log of everything that happened.
+
+Each event's `hash` is SHA-256 over the previous event's hash (64 lowercase hex digits;
+64 zeros before the first event) followed by the event's canonical JSON (see
+`canonical_event` and docs/audit.md). Events are appended inside the caller's write
+transaction, so an event exists if and only if the state change it records was committed.
+On SQLite that transaction holds the database's write lock, so `seq` can never fork; the
+primary key on `seq` refuses a fork anyway. Triggers refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from baton.store import sql
+from baton.store.models import utcnow
+
+GENESIS = "0" * 64
+BLOB_THRESHOLD = 8192
+"""Payloads whose canonical JSON is larger are stored once in `audit_blobs`, by digest."""
+
+SUBJECTS = ("incident", "run", "task", "item", "pattern")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no whitespace, UTF-8 text, no NaN/Infinity (docs/audit.md)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def rfc3339(at: datetime) -> str:
+    """UTC with microseconds and a `Z`: the one time format that is hashed."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    subjects: dict[str, str | None]
+    status: str | None
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def canonical_event(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    kind: str,
+    subjects: Mapping[str, str | None],
+    status: str | None,
+    payload: Mapping[str, Any],
+) -> str:
+    return canonical_json(
+        {
+            "seq": seq,
+            "at": rfc3339(at),
+            "actor": actor,
+            "kind": kind,
+            "subjects": {name: subjects.get(name) for name in SUBJECTS},
+            "status": status,
+            "payload": payload,
+        }
+    )
+
+
+def chain_hash(prev_hash: str, canonical: str) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical.encode()).hexdigest()
+
+
+_HEAD = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+_INSERT = (
+    "INSERT INTO audit_events (seq, at, actor, kind, incident_id, run_id, task_id, item_id,"
+    " pattern_id, status, payload, prev_hash, hash) VALUES (:seq, :at, :actor, :kind,"
+    " :incident, :run, :task, :item, :pattern, :status, :payload, :prev_hash, :hash)"
+)
+_BLOB = (
+    "INSERT INTO audit_blobs (digest, body) VALUES (:digest, :body) ON CONFLICT (digest) DO NOTHING"
+)
+
+
+def append(
+    session: Any,
+    *,
+    actor: str,
+    kind: str,
+    status: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+    **subjects: str | None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction and return it (with its hash)."""
+    unknown = set(subjects) - set(SUBJECTS)
+    if unknown:
+        raise TypeError(f"unknown audit subjects {sorted(unknown)}")
+    conn = sql.connection(session)
+    body = dict(payload or {})
+    text = canonical_json(body)
+    if len(text) > BLOB_THRESHOLD:
+        ref = digest(text)
+        sql.execute(conn, _BLOB, {"digest": ref, "body": text})
+        body = {"$blob": ref, "bytes": len(text.encode())}
+    head = sql.first(conn, _HEAD, {})
+    seq, prev = (head["seq"] + 1, head["hash"]) if head else (1, GENESIS)
+    at = utcnow()
+    canonical = canonical_event(
+        seq=seq, at=at, actor=actor, kind=kind, subjects=subjects, status=status, payload=body
+    )
+    event_hash = chain_hash(prev, canonical)
+    sql.execute(
+        conn,
+        _INSERT,
+        {
+            "seq": seq,
+            "at": sql.when(conn, at),
+            "actor": actor,
+            "kind": kind,
+            **{name: subjects.get(name) for name in SUBJECTS},
+            "status": status,
+            "payload": sql.document(conn, body),
+            "prev_hash": prev,
+            "hash": event_hash,
+        },
+    )
+    return AuditEvent(seq, at, actor, kind, dict(subjects), status, body, prev, event_hash)
+
+
+_COLUMNS = (
+    "seq, at, actor, kind, incident_id, run_id, task_id, item_id, pattern_id, status,"
+    " payload, prev_hash, hash"
+)
+
+
+def _event(conn: sql.Conn, row: Mapping[str, Any]) -> AuditEvent:
+    at = sql.read_when(conn, row["at"])
+    assert at is not None
+    return AuditEvent(
+        seq=row["seq"],
+        at=at,
+        actor=row["actor"],
+        kind=row["kind"],
+        subjects={name: row[f"{name}_id"] for name in SUBJECTS},
+        status=row["status"],
+        payload=sql.read_document(conn, row["payload"]) or {},
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def events(
+    session: Any, *, run_id: str | None = None, after: int = 0, limit: int | None = None
+) -> Iterator[AuditEvent]:
+    """Events in `seq` order, optionally of one run, streamed in batches."""
+    conn = sql.connection(session)
+    where = "seq > :after" + (" AND run_id = :run_id" if run_id else "")
+    batch = 5000 if limit is None else min(limit, 5000)
+    seen = 0
+    while True:
+        rows = sql.rows(
+            conn,
+            f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq LIMIT :n",  # noqa: S608
+            {"after": after, "run_id": run_id, "n": batch},
+        )
+        for row in rows:
+            yield _event(conn, row)
+            seen += 1
+            if limit is not None and seen >= limit:
+                return
+        if len(rows) < batch:
+            return
+        after = rows[-1]["seq"]
+
+
+def blob(session: Any, ref: str) -> str | None:
+    row = sql.first(
+        sql.connection(session), "SELECT body FROM audit_blobs WHERE digest = :d", {"d": ref}
+    )
+    return None if row is None else str(row["body"])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of walking the chain: ok, or the first broken link and why."""
+
+    ok: bool
+    events: int
+    head: str
+    broken_seq: int | None = None
+    expected: str | None = None
+    found: str | None = None
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"ok: {self.events} events, head {self.head}"
+        return (
+            f"broken at seq {self.broken_seq}: {self.reason}"
+            f" (expected {self.expected}, found {self.found})"
+        )
+
+
+def verify(session: Any) -> Verdict:
+    """Recompute every link from the stored fields; name the first one that does not hold."""
+    prev, count = GENESIS, 0
+    blobs_checked: set[str] = set()
+    for event in events(session):
+        count += 1
+        if event.seq != count:
+            return Verdict(False, count - 1, prev, event.seq, str(count), str(event.seq), "gap")
+        if event.prev_hash != prev:
+            return Verdict(
+                False, count - 1, prev, event.seq, prev, event.prev_hash, "prev_hash mismatch"
+            )
+        canonical = canonical_event(
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            kind=event.kind,
+            subjects=event.subjects,
+            status=event.status,
+            payload=event.payload,
+        )
+        expected = chain_hash(prev, canonical)
+        if expected != event.hash:
+            return Verdict(False, count - 1, prev, event.seq, expected, event.hash, "hash mismatch")
+        ref = event.payload.get("$blob")
+        if isinstance(ref, str) and ref not in blobs_checked:
+            body = blob(session, ref)
+            found = digest(body) if body is not None else "missing"
+            if found != ref:
+                return Verdict(False, count - 1, prev, event.seq, ref, found, "blob mismatch")
+            blobs_checked.add(ref)
+        prev = event.hash
+    return Verdict(True, count, prev)
