@@ -37,8 +37,6 @@ def test_every_step_is_recorded_and_the_chain_verifies(runtime: Runtime, waiting
     for kind in (
         "run",
         "task",
-        "action_intent",
-        "action_result",
         "item_opened",
         "item_decision",
         "refusal",
@@ -47,9 +45,20 @@ def test_every_step_is_recorded_and_the_chain_verifies(runtime: Runtime, waiting
     with runtime.db.read() as s:
         events = list(audit.events(s, run_id=waiting_run))
         refusal = next(e for e in events if e.kind == "refusal")
+        running = next(e for e in events if e.kind == "task" and e.status == "running")
+        done = next(
+            e
+            for e in events
+            if e.kind == "task" and e.subjects["task"] == "prepare" and e.status == "succeeded"
+        )
         opened = next(e for e in events if e.kind == "item_opened")
         verdict = audit.verify(s)
     assert refusal.actor == REQ and refusal.payload["code"] == "forbidden"
+    assert (
+        running.payload["idempotency_key"].endswith(":1") and running.payload["idempotent"] is False
+    )
+    assert done.payload["output_digest"].startswith("sha256:")
+    assert done.payload["invocation"]["argv"] == running.payload["invocation"]["params"]["argv"]
     assert opened.payload["content_hash"] == audit.digest(
         audit.canonical_json(opened.payload["content"])
     )

@@ -19,7 +19,7 @@ from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.status import TaskStatus
 from baton.graph.deps import EngineDeps
 from baton.runbooks.model import ActionTask
-from baton.store import ledger, sql
+from baton.store import audit, ledger, sql
 from baton.store import runs as run_store
 from baton.store.ledger import LedgerEntry
 from baton.tools.executors.base import ExecutionContext, Executor
@@ -60,6 +60,7 @@ def perform(
             idempotent=idempotent,
             invocation=invocation,
         )
+        # The `running` event is the audited intent: key, exact invocation, idempotency.
         run_store.transition_task(
             session,
             run_id=run_id,
@@ -67,7 +68,12 @@ def perform(
             status=TaskStatus.RUNNING,
             actor=actor.automation(task.executor),
             attempt=attempt,
-            detail={"idempotency_key": entry.key},
+            detail={
+                "idempotency_key": entry.key,
+                "executor": task.executor,
+                "idempotent": idempotent,
+                "invocation": invocation,
+            },
         )
         return entry
 
@@ -85,6 +91,14 @@ def perform(
         else:
             with deps.db.begin() as session:
                 ledger.note_reexecution(session, key=last.key)
+                run_store.add_event(
+                    session,
+                    run_id=run_id,
+                    task_id=task.id,
+                    kind="reexecution",
+                    actor=actor.SYSTEM,
+                    detail={"idempotency_key": last.key, "reason": "in doubt, idempotent"},
+                )
             entry = last
     attempt = last.attempt if last is not None else 1
     while True:
@@ -130,8 +144,16 @@ def _settle(
 ) -> bool:
     """Record the result (and the task's final status if this is the last word); True if done."""
     final = result.ok or entry.attempt >= max_attempts
+    stored = result.model_dump(mode="json")
+    # The audited result: what exactly ran, how it ended, and a digest of what it returned.
+    evidence = {
+        "idempotency_key": entry.key,
+        "result": result.status.value,
+        "invocation": result.invocation,
+        "output_digest": audit.digest(audit.canonical_json(stored["data"])),
+    }
     with deps.db.begin() as session:
-        ledger.record_result(session, entry=entry, result=result.model_dump(mode="json"))
+        ledger.record_result(session, entry=entry, result=stored)
         if final and not (hand_failure_to_human and not result.ok):
             run_store.transition_task(
                 session,
@@ -141,15 +163,15 @@ def _settle(
                 actor=actor.automation(task.executor),
                 output=result.data,
                 error=result.error,
-                detail={"idempotency_key": entry.key, "result": result.status.value},
+                detail=evidence,
             )
-        elif not result.ok:
+        else:
             run_store.add_event(
                 session,
                 run_id=run_id,
                 task_id=task.id,
                 kind="attempt_failed",
                 actor=actor.automation(task.executor),
-                detail={"attempt": entry.attempt, "error": result.error},
+                detail={**evidence, "attempt": entry.attempt, "error": result.error},
             )
     return final

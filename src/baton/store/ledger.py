@@ -2,7 +2,8 @@
 
 Keys come from the runbook (run id, task id, attempt), never from LangGraph task ids,
 which change when a checkpoint is lost. Every action calls these, so they run literal SQL
-(`store.sql`) inside the caller's transaction.
+(`store.sql`) inside the caller's transaction; the caller audits intent and result together
+with the task's transitions (one event each).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baton.store import audit, sql
+from baton.store import sql
 from baton.store.models import LedgerRow, utcnow
 
 INTENT = "intent"
@@ -101,20 +102,6 @@ def record_intent(
             "intent_at": sql.when(conn, now),
         },
     )
-    audit.append(
-        conn,
-        actor=f"automation:{executor}",
-        kind="action_intent",
-        payload={
-            "key": key,
-            "attempt": attempt,
-            "executor": executor,
-            "idempotent": idempotent,
-            "invocation": invocation,
-        },
-        run=run_id,
-        task=task_id,
-    )
     return LedgerEntry(
         key, run_id, task_id, attempt, executor, idempotent, invocation, INTENT, None, now, None, 0
     )
@@ -123,7 +110,7 @@ def record_intent(
 def record_result(
     session: Session | sql.Conn, *, entry: LedgerEntry, result: dict[str, Any]
 ) -> None:
-    """Complete an intent; the audit event keeps the exact invocation and the output digest."""
+    """Complete an intent (the caller records the audit event, with the task's transition)."""
     conn = sql.connection(session)
     key = entry.key
     done = sql.execute(
@@ -138,20 +125,6 @@ def record_result(
     )
     if done.rowcount != 1:
         raise LookupError(f"no ledger intent {key}")
-    audit.append(
-        conn,
-        actor=f"automation:{entry.executor}",
-        kind="action_result",
-        status=result.get("status"),
-        payload={
-            "key": key,
-            "error": result.get("error"),
-            "invocation": result.get("invocation"),
-            "output_digest": audit.digest(audit.canonical_json(result.get("data") or {})),
-        },
-        run=entry.run_id,
-        task=entry.task_id,
-    )
 
 
 def note_reexecution(session: Session | sql.Conn, *, key: str) -> None:
