@@ -33,6 +33,7 @@ test: check
 
 bench: install
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) .baton .pytest_cache .mypy_cache .ruff_cache

@@ -36,7 +36,10 @@ def canonical_json(value: Any) -> str:
 
 def rfc3339(at: datetime) -> str:
     """UTC with microseconds and a `Z`: the one time format that is hashed."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+_string = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def digest(text: str) -> str:
@@ -64,18 +67,18 @@ def canonical_event(
     kind: str,
     subjects: Mapping[str, str | None],
     status: str | None,
-    payload: Mapping[str, Any],
+    payload_text: str,
 ) -> str:
-    return canonical_json(
-        {
-            "seq": seq,
-            "at": rfc3339(at),
-            "actor": actor,
-            "kind": kind,
-            "subjects": {name: subjects.get(name) for name in SUBJECTS},
-            "status": status,
-            "payload": payload,
-        }
+    """The canonical JSON of an event whose payload is already canonical JSON.
+
+    Equal to `canonical_json` of the whole event (keys in sorted order; tested), but
+    serialises the payload once: it is also what the database stores.
+    """
+    subject_text = canonical_json({name: subjects.get(name) for name in SUBJECTS})
+    return (
+        f'{{"actor":{_string(actor)},"at":"{rfc3339(at)}","kind":{_string(kind)},'
+        f'"payload":{payload_text},"seq":{seq},"status":{_string(status)},'
+        f'"subjects":{subject_text}}}'
     )
 
 
@@ -114,11 +117,12 @@ def append(
         ref = digest(text)
         sql.execute(conn, _BLOB, {"digest": ref, "body": text})
         body = {"$blob": ref, "bytes": len(text.encode())}
+        text = canonical_json(body)
     head = sql.first(conn, _HEAD, {})
     seq, prev = (head["seq"] + 1, head["hash"]) if head else (1, GENESIS)
     at = utcnow()
     canonical = canonical_event(
-        seq=seq, at=at, actor=actor, kind=kind, subjects=subjects, status=status, payload=body
+        seq=seq, at=at, actor=actor, kind=kind, subjects=subjects, status=status, payload_text=text
     )
     event_hash = chain_hash(prev, canonical)
     sql.execute(
@@ -131,7 +135,8 @@ def append(
             "kind": kind,
             **{name: subjects.get(name) for name in SUBJECTS},
             "status": status,
-            "payload": sql.document(conn, body),
+            # Canonical JSON is valid JSON: SQLite stores it as it is.
+            "payload": text if conn.dialect.name == "sqlite" else sql.document(conn, body),
             "prev_hash": prev,
             "hash": event_hash,
         },
@@ -213,36 +218,50 @@ class Verdict:
         )
 
 
+def _stored_time(value: Any) -> datetime:
+    """A stored `at` (SQLite text or a driver's naive datetime) as an aware UTC datetime."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
 def verify(session: Any) -> Verdict:
-    """Recompute every link from the stored fields; name the first one that does not hold."""
+    """Recompute every link from the stored fields; name the first one that does not hold.
+
+    Reads rows as the database holds them: on SQLite the payload column already is the
+    canonical JSON that was hashed, so any edit to it, even of whitespace, breaks the link.
+    """
+    conn = sql.connection(session)
+    result = sql.execute(sql.driver(conn), f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq", {})  # noqa: S608
     prev, count = GENESIS, 0
     blobs_checked: set[str] = set()
-    for event in events(session):
+    for row in result:
+        seq, at, actor, kind, incident, run, task, item, pattern, status, payload = row[:11]
+        prev_hash, stored_hash = row[11], row[12]
         count += 1
-        if event.seq != count:
-            return Verdict(False, count - 1, prev, event.seq, str(count), str(event.seq), "gap")
-        if event.prev_hash != prev:
-            return Verdict(
-                False, count - 1, prev, event.seq, prev, event.prev_hash, "prev_hash mismatch"
-            )
+        if seq != count:
+            return Verdict(False, count - 1, prev, seq, str(count), str(seq), "gap")
+        if prev_hash != prev:
+            return Verdict(False, count - 1, prev, seq, prev, prev_hash, "prev_hash mismatch")
+        payload_text = payload if isinstance(payload, str) else canonical_json(payload)
         canonical = canonical_event(
-            seq=event.seq,
-            at=event.at,
-            actor=event.actor,
-            kind=event.kind,
-            subjects=event.subjects,
-            status=event.status,
-            payload=event.payload,
+            seq=seq,
+            at=_stored_time(at),
+            actor=actor,
+            kind=kind,
+            subjects=dict(zip(SUBJECTS, (incident, run, task, item, pattern), strict=True)),
+            status=status,
+            payload_text=payload_text,
         )
         expected = chain_hash(prev, canonical)
-        if expected != event.hash:
-            return Verdict(False, count - 1, prev, event.seq, expected, event.hash, "hash mismatch")
-        ref = event.payload.get("$blob")
-        if isinstance(ref, str) and ref not in blobs_checked:
-            body = blob(session, ref)
-            found = digest(body) if body is not None else "missing"
-            if found != ref:
-                return Verdict(False, count - 1, prev, event.seq, ref, found, "blob mismatch")
-            blobs_checked.add(ref)
-        prev = event.hash
+        if expected != stored_hash:
+            return Verdict(False, count - 1, prev, seq, expected, stored_hash, "hash mismatch")
+        if payload_text.startswith('{"$blob":'):
+            ref = json.loads(payload_text)["$blob"]
+            if ref not in blobs_checked:
+                body = blob(conn, ref)
+                found = digest(body) if body is not None else "missing"
+                if found != ref:
+                    return Verdict(False, count - 1, prev, seq, ref, found, "blob mismatch")
+                blobs_checked.add(ref)
+        prev = stored_hash
     return Verdict(True, count, prev)

@@ -35,6 +35,13 @@ class Raw:
 Conn = Connection | Raw
 
 
+def driver(conn: Conn) -> Conn:
+    """The DB-API connection under `conn` on SQLite, for long read-only scans."""
+    if isinstance(conn, Connection) and conn.dialect.name == "sqlite":
+        return Raw(conn.connection.driver_connection, conn.dialect)
+    return conn
+
+
 def connection(session: Session | Connection | Raw) -> Conn:
     return session.connection() if isinstance(session, Session) else session
 
