@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -11,6 +12,8 @@ from typing import Self
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from baton.errors import ConfigError, StorageError
+from baton.evidence import checkpoints
+from baton.evidence.keys import Signer, load_signer
 from baton.graph.deps import EngineDeps
 from baton.graph.runner import Runner
 from baton.settings import Settings
@@ -75,6 +78,18 @@ def open_checkpointer(settings: Settings) -> tuple[SqliteSaver, sqlite3.Connecti
     return saver, conn
 
 
+def checkpoint_after_runs(db: Database, signer: Signer | None) -> Callable[[str], None] | None:
+    """With a signing key, every finished run leaves a signed checkpoint of the audit log."""
+    if signer is None:
+        return None
+
+    def after_run(run_id: str) -> None:
+        with db.begin() as conn:
+            checkpoints.sign(conn, signer)
+
+    return after_run
+
+
 def build_runtime(settings: Settings) -> Runtime:
     ensure_home(settings.home)
     engine = create_db_engine(
@@ -87,6 +102,7 @@ def build_runtime(settings: Settings) -> Runtime:
         db=db,
         executors=build_executors(settings),
         retry_backoff_seconds=settings.retry_backoff_seconds,
+        after_run=checkpoint_after_runs(db, load_signer(settings.signing_key_path)),
     )
     runner = Runner(deps, saver, RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds))
     return Runtime(settings, db, runner, conn)

@@ -42,6 +42,16 @@ class Settings(BaseSettings):
         default=65536, description="Captured stdout/stderr/body kept per action, per stream."
     )
 
+    signing_key: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs audit checkpoints and evidence "
+        "packs; default $BATON_HOME/keys/audit-ed25519.pem (create it with `baton keys init`).",
+    )
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.home / "keys" / "audit-ed25519.pem"
+
     @property
     def sqlite_path(self) -> Path:
         return self.home / "baton.sqlite"

@@ -164,3 +164,50 @@ def test_audit_verify_cli(tmp_path: Path, home: Path):
     assert broken.returncode == 1 and "broken at seq 2: hash mismatch" in broken.stderr
     verdict = json.loads(baton(home, "audit", "verify", "--json", check=False).stdout)
     assert verdict["ok"] is False and verdict["broken_seq"] == 2
+
+
+def test_keys_export_and_offline_bundle_check(tmp_path: Path, home: Path, incident: Path):
+    rb = str(REPO / "runbooks" / "certificate-expiry.yaml")
+    no_key = baton(
+        home,
+        "audit",
+        "export",
+        "--incident",
+        "INC-7",
+        "--out",
+        str(tmp_path / "p.zip"),
+        check=False,
+    )
+    assert no_key.returncode == 1 and "run `baton keys init`" in no_key.stderr
+    assert "created" in baton(home, "keys", "init").stdout
+    again = baton(home, "keys", "init", check=False)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    baton(
+        home,
+        "run",
+        rb,
+        "--incident",
+        str(incident),
+        "--as",
+        "alice",
+        "--input",
+        "hostname=api.example.com",
+    )
+    out = tmp_path / "p.zip"
+    baton(home, "audit", "export", "--incident", "INC-7", "--out", str(out))
+    key = home / "keys" / "audit-ed25519.pem.pub"
+    ok = baton(tmp_path, "audit", "verify-bundle", str(out), "--key", str(key))
+    assert ok.stdout.startswith("ok: ") and "of incident INC-7" in ok.stdout
+    other = tmp_path / "other"
+    baton(other, "keys", "init")
+    wrong = baton(
+        tmp_path,
+        "audit",
+        "verify-bundle",
+        str(out),
+        "--key",
+        str(other / "keys" / "audit-ed25519.pem.pub"),
+        check=False,
+    )
+    assert wrong.returncode == 1 and "not the expected key" in wrong.stderr
+    assert "signed checkpoint at" in baton(home, "audit", "verify").stdout

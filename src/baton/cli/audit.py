@@ -1,39 +1,121 @@
-"""`baton audit verify`."""
+"""`baton keys init` and `baton audit verify|checkpoint|export|verify-bundle`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 from baton.cli.app import console, err_console, open_runtime, print_json
-from baton.store import audit
+from baton.errors import ConfigError, InputError
+from baton.evidence import bundle, checkpoints
+from baton.evidence.keys import Signer, init_keys, load_public, load_signer, public_path
+from baton.runtime import ensure_home
+from baton.settings import get_settings
 
-audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check and export the audit trail.", no_args_is_help=True)
+keys_app = typer.Typer(help="The key that signs audit checkpoints.", no_args_is_help=True)
+
+
+@keys_app.command("init")
+def keys_init(
+    force: bool = typer.Option(False, "--force", help="Replace an existing key."),
+) -> None:
+    """Create the Ed25519 key pair (private key mode 0600) under $BATON_HOME/keys."""
+    settings = get_settings()
+    ensure_home(settings.home)
+    signer = init_keys(settings.signing_key_path, force=force)
+    console.print(
+        f"created {settings.signing_key_path} (key id {signer.key_id});"
+        f" share {public_path(settings.signing_key_path)} with whoever verifies evidence",
+        highlight=False,
+    )
 
 
 @audit_app.command("verify")
 def verify(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Walk the hash chain; name the first broken link (exit 1) or print `ok: N events`."""
+    """Walk the chain and hold it against the latest signed checkpoint; exit 1 if broken."""
+    settings = get_settings()
+    pub = public_path(settings.signing_key_path)
+    key = load_public(pub.read_bytes(), source=str(pub)) if pub.exists() else None
     with open_runtime() as rt, rt.db.read() as session:
-        verdict = audit.verify(session)
+        report = checkpoints.check(session, key)
     if as_json:
+        chain = report.chain
         print_json(
             {
-                "ok": verdict.ok,
-                "events": verdict.events,
-                "head": verdict.head,
-                "broken_seq": verdict.broken_seq,
-                "expected": verdict.expected,
-                "found": verdict.found,
-                "reason": verdict.reason,
+                "ok": report.ok,
+                "events": chain.events,
+                "head": chain.head,
+                "broken_seq": chain.broken_seq,
+                "expected": chain.expected,
+                "found": chain.found,
+                "reason": chain.reason or report.problem,
+                "checkpoint": report.checkpoint.__dict__ if report.checkpoint else None,
             }
         )
-    elif verdict.ok:
-        console.print(str(verdict), highlight=False)
+    elif report.ok:
+        console.print(str(report), highlight=False)
     else:
-        err_console.print(f"[red]{verdict}[/red]", highlight=False)
-    if not verdict.ok:
+        err_console.print(f"[red]{report}[/red]", highlight=False)
+    if not report.ok:
         raise typer.Exit(1)
+
+
+def _signer() -> Signer:
+    settings = get_settings()
+    signer = load_signer(settings.signing_key_path)
+    if signer is None:
+        raise ConfigError(f"no signing key at {settings.signing_key_path}: run `baton keys init`")
+    return signer
+
+
+@audit_app.command("checkpoint")
+def checkpoint() -> None:
+    """Sign a checkpoint of the audit log as it stands now."""
+    signer = _signer()
+    with open_runtime() as rt, rt.db.begin() as conn:
+        signed = checkpoints.sign(conn, signer)
+    if signed is None:
+        console.print("the audit log is empty; nothing to sign")
+    else:
+        console.print(
+            f"signed checkpoint at {signed.tree_size}: root {signed.root}", highlight=False
+        )
+
+
+@audit_app.command("export")
+def export(
+    out: Path = typer.Option(..., "--out", help="Evidence pack to write (zip)."),
+    incident: str | None = typer.Option(None, "--incident"),
+    run: str | None = typer.Option(None, "--run"),
+) -> None:
+    """Write a signed evidence pack for one incident or run, verifiable offline."""
+    signer = _signer()
+    with open_runtime() as rt:
+        done = bundle.export(rt.db, signer, out, incident=incident, run=run)
+    console.print(
+        f"wrote {done.path}: {done.events} events, checkpoint at {done.tree_size}", highlight=False
+    )
+
+
+@audit_app.command("verify-bundle")
+def verify_bundle(
+    path: Path = typer.Argument(..., help="Evidence pack (zip)."),
+    key: Path | None = typer.Option(None, "--key", help="Public key you expect (PEM)."),
+) -> None:
+    """Check an evidence pack offline, with no database; exit 1 on any problem."""
+    if key is not None and not key.exists():
+        raise InputError(f"key file {key} does not exist")
+    report = bundle.verify_bundle(path, key.read_bytes() if key else None)
+    if not report.ok:
+        err_console.print(f"[red]{report.message}[/red]", highlight=False)
+        raise typer.Exit(1)
+    console.print(report.message, highlight=False)
+    if key is None:
+        err_console.print("note: trusted the key inside the pack; pass --key to pin yours")
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
+    app.add_typer(keys_app, name="keys")

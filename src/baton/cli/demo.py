@@ -15,6 +15,8 @@ from baton.cli.follow import follow
 from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import RunStatus
+from baton.evidence import bundle
+from baton.evidence.keys import init_keys, load_signer, public_pem
 from baton.runbooks.loader import load_runbook
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
@@ -60,6 +62,7 @@ def demo(
     settings = Settings(home=home)
     console.rule("[bold]Baton demo[/bold]")
     console.print(f"state in {home} (SQLite; throwaway)", highlight=False)
+    signer = load_signer(settings.signing_key_path) or init_keys(settings.signing_key_path)
     with build_runtime(settings) as rt:
         run_id = rt.runner.create(
             loaded,
@@ -89,8 +92,12 @@ def demo(
         with rt.db.read() as session:
             events = run_store.timeline(session, run_id=run_id)
         console.print(views.timeline_table(events))
+        pack = bundle.export(rt.db, signer, home / f"evidence-{run_id}.zip", run=run_id)
+        checked = bundle.verify_bundle(pack.path, public_pem(signer.public))
+        console.print(f"evidence pack {pack.path}: {checked.message}", highlight=False)
         console.print(f"run {run_id} [bold]{status}[/bold]; inspect it with:")
         console.print(f"  BATON_HOME={home} baton runs show {run_id}", highlight=False)
+        console.print(f"  BATON_HOME={home} baton audit verify", highlight=False)
     raise typer.Exit(0 if status is RunStatus.SUCCEEDED else 1)
 
 

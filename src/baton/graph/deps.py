@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from baton.store.db import Database
@@ -14,3 +14,5 @@ class EngineDeps:
     db: Database
     executors: Mapping[str, Executor]
     retry_backoff_seconds: float = 1.0
+    after_run: Callable[[str], None] | None = None
+    """Called once a run has finished (the runtime signs an audit checkpoint there)."""

@@ -144,7 +144,10 @@ class Runner:
             else:
                 graph_input = self._reentry(run_id, snap.values)
                 if graph_input is None:
-                    return self._settle(run_id, snap.values)
+                    status = self._settle(run_id, snap.values)
+                    if status.terminal and self.deps.after_run is not None:
+                        self.deps.after_run(run_id)
+                    return status
             with self.deps.db.begin() as conn:
                 run_store.set_run_status(
                     conn, run_id=run_id, status=RunStatus.RUNNING, actor=actor.SYSTEM

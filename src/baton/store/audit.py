@@ -265,3 +265,45 @@ def verify(session: Any) -> Verdict:
                 blobs_checked.add(ref)
         prev = stored_hash
     return Verdict(True, count, prev)
+
+
+def hashes(session: Any, *, upto: int | None = None) -> list[bytes]:
+    """The chain hashes (32 bytes each) of events 1..upto, in order: the Merkle entries."""
+    conn = sql.driver(sql.connection(session))
+    query = "SELECT hash FROM audit_events WHERE seq <= :upto ORDER BY seq"
+    rows = sql.execute(conn, query, {"upto": upto if upto is not None else 2**62})
+    return [bytes.fromhex(row[0]) for row in rows]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    tree_size: int
+    root: str
+    at: str
+    key_id: str
+    signature: str
+
+
+def add_checkpoint(session: Any, checkpoint: Checkpoint) -> None:
+    sql.execute(
+        sql.connection(session),
+        "INSERT INTO audit_checkpoints (tree_size, root, at, key_id, signature)"
+        " VALUES (:tree_size, :root, :at, :key_id, :signature)"
+        " ON CONFLICT (tree_size) DO NOTHING",
+        checkpoint.__dict__,
+    )
+
+
+def latest_checkpoint(session: Any) -> Checkpoint | None:
+    row = sql.first(
+        sql.connection(session),
+        "SELECT tree_size, root, at, key_id, signature FROM audit_checkpoints"
+        " ORDER BY tree_size DESC LIMIT 1",
+        {},
+    )
+    return Checkpoint(**row) if row else None
+
+
+def head_seq(session: Any) -> int:
+    row = sql.first(sql.connection(session), _HEAD, {})
+    return int(row["seq"]) if row else 0

@@ -126,7 +126,19 @@ class AuditBlobRow(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
-APPEND_ONLY = ("audit_events", "audit_blobs")
+class AuditCheckpointRow(Base):
+    """A signed Merkle tree head over the first `tree_size` audit events (RFC 9162)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(32), doc="RFC 3339 UTC, exactly as signed")
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(128), doc="base64 Ed25519 signature")
+
+
+APPEND_ONLY = ("audit_events", "audit_blobs", "audit_checkpoints")
 
 
 class PendingItemRow(Base):

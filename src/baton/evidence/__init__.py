@@ -1,0 +1,1 @@
+"""Signed audit checkpoints and evidence packs a regulator can verify offline."""

@@ -1,0 +1,108 @@
+"""Signed Merkle checkpoints over the audit chain, and the full audit check.
+
+A checkpoint signs `(tree_size, root, time)`: the RFC 9162 Merkle root over the chain
+hashes of events 1..tree_size. The chain alone catches edits inside the log; a checkpoint
+also catches what the chain cannot: a truncated tail (fewer events than were signed) and a
+wholesale rewrite with recomputed hashes (a different root).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from baton.domain import merkle
+from baton.evidence.keys import Signer, verify_signature
+from baton.store import audit
+from baton.store.models import utcnow
+
+MESSAGE_PREFIX = "baton audit checkpoint v1"
+
+
+def message(tree_size: int, root: str, at: str) -> bytes:
+    """The exact bytes that are signed."""
+    return f"{MESSAGE_PREFIX}\n{tree_size}\n{root}\n{at}\n".encode()
+
+
+def sign(session: Any, signer: Signer) -> audit.Checkpoint | None:
+    """Sign the log as it stands (in the caller's write transaction); None if it is empty."""
+    entries = audit.hashes(session)
+    if not entries:
+        return None
+    latest = audit.latest_checkpoint(session)
+    if latest is not None and latest.tree_size == len(entries):
+        return latest
+    root = merkle.root(entries).hex()
+    at = audit.rfc3339(utcnow())
+    checkpoint = audit.Checkpoint(
+        tree_size=len(entries),
+        root=root,
+        at=at,
+        key_id=signer.key_id,
+        signature=signer.sign(message(len(entries), root, at)),
+    )
+    audit.add_checkpoint(session, checkpoint)
+    return checkpoint
+
+
+def valid(checkpoint: audit.Checkpoint, key: Ed25519PublicKey) -> bool:
+    return verify_signature(
+        key, message(checkpoint.tree_size, checkpoint.root, checkpoint.at), checkpoint.signature
+    )
+
+
+@dataclass(frozen=True)
+class Report:
+    chain: audit.Verdict
+    checkpoint: audit.Checkpoint | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and self.problem is None
+
+    def __str__(self) -> str:
+        if not self.chain.ok:
+            return str(self.chain)
+        if self.problem:
+            return self.problem
+        signed = (
+            f"; signed checkpoint at {self.checkpoint.tree_size} by key {self.checkpoint.key_id}"
+            if self.checkpoint
+            else "; no signed checkpoint yet (truncation and rewrites are not detectable)"
+        )
+        return f"{self.chain}{signed}"
+
+
+def check(session: Any, key: Ed25519PublicKey | None) -> Report:
+    """Walk the chain, then hold it against the latest signed checkpoint."""
+    chain = audit.verify(session)
+    checkpoint = audit.latest_checkpoint(session)
+    if not chain.ok or checkpoint is None:
+        return Report(chain, checkpoint, None)
+    if key is None:
+        return Report(
+            chain, checkpoint, "cannot check checkpoints: no public key (baton keys init)"
+        )
+    if not valid(checkpoint, key):
+        return Report(
+            chain, checkpoint, f"checkpoint at {checkpoint.tree_size}: signature does not verify"
+        )
+    if chain.events < checkpoint.tree_size:
+        return Report(
+            chain,
+            checkpoint,
+            f"truncated: {chain.events} events, but {checkpoint.tree_size} were signed"
+            f" at {checkpoint.at}",
+        )
+    root = merkle.root(audit.hashes(session, upto=checkpoint.tree_size)).hex()
+    if root != checkpoint.root:
+        return Report(
+            chain,
+            checkpoint,
+            f"rewritten: the first {checkpoint.tree_size} events hash to root {root},"
+            f" signed root is {checkpoint.root}",
+        )
+    return Report(chain, checkpoint, None)
