@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from baton.store import sql
@@ -39,7 +40,9 @@ def rfc3339(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-_string = json.JSONEncoder(ensure_ascii=False).encode
+def _string(value: str | None) -> str:
+    """A JSON string (or null) exactly as `canonical_json` writes it, via json's C encoder."""
+    return "null" if value is None else encode_basestring(value)
 
 
 def digest(text: str) -> str:
@@ -62,7 +65,7 @@ class AuditEvent:
 def canonical_event(
     *,
     seq: int,
-    at: datetime,
+    at: datetime | str,
     actor: str,
     kind: str,
     subjects: Mapping[str, str | None],
@@ -72,13 +75,16 @@ def canonical_event(
     """The canonical JSON of an event whose payload is already canonical JSON.
 
     Equal to `canonical_json` of the whole event (keys in sorted order; tested), but
-    serialises the payload once: it is also what the database stores.
+    serialises the payload once: it is also what the database stores. `at` may be given
+    already formatted (RFC 3339, as hashed).
     """
-    subject_text = canonical_json({name: subjects.get(name) for name in SUBJECTS})
+    get = subjects.get
     return (
-        f'{{"actor":{_string(actor)},"at":"{rfc3339(at)}","kind":{_string(kind)},'
-        f'"payload":{payload_text},"seq":{seq},"status":{_string(status)},'
-        f'"subjects":{subject_text}}}'
+        f'{{"actor":{_string(actor)},"at":"{at if isinstance(at, str) else rfc3339(at)}",'
+        f'"kind":{_string(kind)},"payload":{payload_text},"seq":{seq},'
+        f'"status":{_string(status)},"subjects":{{"incident":{_string(get("incident"))},'
+        f'"item":{_string(get("item"))},"pattern":{_string(get("pattern"))},'
+        f'"run":{_string(get("run"))},"task":{_string(get("task"))}}}}}'
     )
 
 
@@ -118,8 +124,11 @@ def append(
         sql.execute(conn, _BLOB, {"digest": ref, "body": text})
         body = {"$blob": ref, "bytes": len(text.encode())}
         text = canonical_json(body)
-    head = sql.first(conn, _HEAD, {})
-    seq, prev = (head["seq"] + 1, head["hash"]) if head else (1, GENESIS)
+    cached = getattr(conn, "audit_head", None)  # set by appends earlier in this transaction
+    if cached is None:
+        head = sql.first(conn, _HEAD, {})
+        cached = (head["seq"], head["hash"]) if head else (0, GENESIS)
+    seq, prev = cached[0] + 1, cached[1]
     at = utcnow()
     canonical = canonical_event(
         seq=seq, at=at, actor=actor, kind=kind, subjects=subjects, status=status, payload_text=text
@@ -141,6 +150,8 @@ def append(
             "hash": event_hash,
         },
     )
+    if isinstance(conn, sql.Raw):
+        conn.audit_head = (seq, event_hash)
     return AuditEvent(seq, at, actor, kind, dict(subjects), status, body, prev, event_hash)
 
 
@@ -218,10 +229,12 @@ class Verdict:
         )
 
 
-def _stored_time(value: Any) -> datetime:
-    """A stored `at` (SQLite text or a driver's naive datetime) as an aware UTC datetime."""
+def _stored_time(value: Any) -> str:
+    """A stored `at` (SQLite text or a driver's naive UTC datetime) as hashed (RFC 3339)."""
+    if isinstance(value, str) and len(value) == 26 and value[10] == " ":
+        return f"{value[:10]}T{value[11:]}Z"  # SQLite's 'YYYY-MM-DD HH:MM:SS.ffffff'
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    return rfc3339(at.replace(tzinfo=UTC) if at.tzinfo is None else at)
 
 
 def verify(session: Any) -> Verdict:

@@ -131,12 +131,14 @@ class Database:
                 yield conn
             return
         raw = self._borrow()
+        raw.audit_head = None  # another process may have appended since
         try:
             raw.dbapi.execute("BEGIN IMMEDIATE")
             try:
                 yield raw
                 raw.dbapi.execute("COMMIT")
             except BaseException:
+                raw.audit_head = None
                 if raw.dbapi.in_transaction:
                     raw.dbapi.execute("ROLLBACK")
                 raise

@@ -30,6 +30,8 @@ class Raw:
     def __init__(self, dbapi: Any, dialect: Dialect) -> None:
         self.dbapi = dbapi
         self.dialect = dialect
+        self.audit_head: tuple[int, str] | None = None
+        """The audit chain's head as appended in the current transaction (None: unknown)."""
 
 
 Conn = Connection | Raw
