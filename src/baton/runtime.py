@@ -17,6 +17,7 @@ from baton.evidence.keys import Signer, load_signer
 from baton.graph.deps import EngineDeps
 from baton.graph.runner import Runner
 from baton.settings import Settings
+from baton.store import audit
 from baton.store.db import Database, create_db_engine, init_schema
 from baton.store.locks import RunLocks
 from baton.tools.executors.base import Executor
@@ -31,6 +32,14 @@ class Runtime:
     db: Database
     runner: Runner
     _checkpoint_conn: sqlite3.Connection = field(repr=False)
+    signer: Signer | None = field(default=None, repr=False)
+
+    def sign_checkpoint(self) -> audit.Checkpoint | None:
+        """Sign the audit log as it stands, if a signing key exists (maintenance paths)."""
+        if self.signer is None:
+            return None
+        with self.db.begin() as conn:
+            return checkpoints.sign(conn, self.signer)
 
     def close(self) -> None:
         self._checkpoint_conn.close()
@@ -98,11 +107,12 @@ def build_runtime(settings: Settings) -> Runtime:
     init_schema(engine)
     db = Database(engine, synchronous=settings.sqlite_synchronous)
     saver, conn = open_checkpointer(settings)
+    signer = load_signer(settings.signing_key_path)
     deps = EngineDeps(
         db=db,
         executors=build_executors(settings),
         retry_backoff_seconds=settings.retry_backoff_seconds,
-        after_run=checkpoint_after_runs(db, load_signer(settings.signing_key_path)),
+        after_run=checkpoint_after_runs(db, signer),
     )
     runner = Runner(deps, saver, RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds))
-    return Runtime(settings, db, runner, conn)
+    return Runtime(settings, db, runner, conn, signer)

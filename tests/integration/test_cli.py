@@ -211,3 +211,13 @@ def test_keys_export_and_offline_bundle_check(tmp_path: Path, home: Path, incide
     )
     assert wrong.returncode == 1 and "not the expected key" in wrong.stderr
     assert "signed checkpoint at" in baton(home, "audit", "verify").stdout
+
+
+@pytest.mark.parametrize("name", ["baton.sqlite", "checkpoints.sqlite"])
+def test_an_unreadable_database_is_one_clear_error(tmp_path: Path, home: Path, name: str):
+    home.mkdir()
+    (home / name).write_bytes(b"this is not a database" * 300)
+    proc = baton(home, "runs", "list", check=False)
+    assert proc.returncode == 1
+    assert "storage_error" in proc.stderr and "not a database" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -73,6 +73,22 @@ def task_status(home: Path, run_id: str, task_id: str) -> str:
         return run_store.get_task(s, run_id=run_id, task_id=task_id).status
 
 
+def assert_record_is_whole(home: Path) -> None:
+    """Neither or both: every task's state in the tables has its audit event, and the chain
+    verifies, however the process died."""
+    from baton.store import audit
+
+    with build_runtime(Settings(home=home)) as rt, rt.db.read() as s:
+        assert audit.verify(s).ok
+        for run in run_store.list_runs(s):
+            events = [e for e in audit.events(s, run_id=run.id) if e.kind == "task"]
+            last = {e.subjects["task"]: e.status for e in events}
+            for task in run_store.task_executions(s, run_id=run.id):
+                assert last.get(task.task_id, "pending") == task.status, task.task_id
+            run_events = [e.status for e in audit.events(s, run_id=run.id) if e.kind == "run"]
+            assert run_events[-1] == run.status
+
+
 def only_run(home: Path) -> str:
     with build_runtime(Settings(home=home)) as rt, rt.db.read() as s:
         runs = run_store.list_runs(s)
@@ -146,6 +162,7 @@ def test_kill9_mid_non_idempotent_action_hands_it_to_a_person(tmp_path: Path, in
     assert [(e["key"], e["state"]) for e in slow] == [(f"{run_id}:slow:1", "intent")]
     assert {t["id"]: t["actor"] for t in shown["tasks"]}["slow"] == "human:bob"
     assert any(e["kind"] == "recovery" for e in shown["timeline"])
+    assert_record_is_whole(home)
 
 
 def test_kill9_mid_idempotent_action_reruns_it_under_the_same_key(
@@ -164,6 +181,7 @@ def test_kill9_mid_idempotent_action_reruns_it_under_the_same_key(
     assert ledger["first"]["reexecutions"] == 0
     # `first` and `after` are not idempotent: exactly one effect each.
     assert lines(tmp_path / "effects") == ["first", "effect", "effect", "after"]
+    assert_record_is_whole(home)
 
 
 def test_kill9_mid_wait_resumes_with_the_remaining_time(tmp_path: Path, incident_file: Path):
@@ -198,6 +216,7 @@ tasks:
     assert settle["reexecutions"] == 1
     assert settle["result"]["data"]["waited_seconds"] < 4  # only what was left
     assert lines(fx) == ["first", "after"]
+    assert_record_is_whole(home)
 
 
 def test_a_run_waits_at_a_gate_across_processes(tmp_path: Path, incident_file: Path):

@@ -229,11 +229,13 @@ def show(
 def recover(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Resume runs left mid-step by a dead process, and time out overdue items."""
+    """Resume runs left mid-step by a dead process, time out overdue items, and sign an
+    audit checkpoint (run it from cron for periodic checkpoints)."""
     with open_runtime() as rt:
         results = rt.runner.recover(
             on_run=None if as_json else lambda r, s: console.print(f"recovered {r}: {s}")
         )
+        rt.sign_checkpoint()
     if as_json:
         print_json({run_id: status.value for run_id, status in results.items()})
     elif not results:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from baton.errors import StorageError
@@ -66,8 +66,9 @@ def init_schema(engine: Engine) -> None:
         with engine.begin() as conn:
             for statement in _append_only_ddl(engine.dialect.name):
                 conn.exec_driver_sql(statement)
-    except OperationalError as exc:
-        raise StorageError(f"cannot open database {engine.url!r}: {exc.orig}") from exc
+    except DBAPIError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise StorageError(f"cannot open database {where}: {exc.orig}") from exc
 
 
 def _append_only_ddl(dialect: str) -> list[str]:
