@@ -126,6 +126,10 @@ def append(
         text = canonical_json(body)
     cached = getattr(conn, "audit_head", None)  # set by appends earlier in this transaction
     if cached is None:
+        if conn.dialect.name == "postgresql":
+            # SQLite's write lock serialises appends; PostgreSQL needs this one (released at
+            # commit) so two transactions never read the same head.
+            sql.execute(conn, "SELECT pg_advisory_xact_lock(7423501)", {})
         head = sql.first(conn, _HEAD, {})
         cached = (head["seq"], head["hash"]) if head else (0, GENESIS)
     seq, prev = cached[0] + 1, cached[1]

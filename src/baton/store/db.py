@@ -83,7 +83,7 @@ def _append_only_ddl(dialect: str) -> list[str]:
     if dialect == "postgresql":
         ddl = [
             "CREATE OR REPLACE FUNCTION baton_append_only() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+            " $$ BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$"
         ]
         for table in APPEND_ONLY:
             ddl += [
