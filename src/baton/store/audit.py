@@ -79,12 +79,39 @@ def canonical_event(
     already formatted (RFC 3339, as hashed).
     """
     get = subjects.get
+    return _canonical(
+        seq,
+        at if isinstance(at, str) else rfc3339(at),
+        actor,
+        kind,
+        get("incident"),
+        get("item"),
+        get("pattern"),
+        get("run"),
+        get("task"),
+        status,
+        payload_text,
+    )
+
+
+def _canonical(
+    seq: int,
+    at: str,
+    actor: str,
+    kind: str,
+    incident: str | None,
+    item: str | None,
+    pattern: str | None,
+    run: str | None,
+    task: str | None,
+    status: str | None,
+    payload_text: str,
+) -> str:
+    s = _string
     return (
-        f'{{"actor":{_string(actor)},"at":"{at if isinstance(at, str) else rfc3339(at)}",'
-        f'"kind":{_string(kind)},"payload":{payload_text},"seq":{seq},'
-        f'"status":{_string(status)},"subjects":{{"incident":{_string(get("incident"))},'
-        f'"item":{_string(get("item"))},"pattern":{_string(get("pattern"))},'
-        f'"run":{_string(get("run"))},"task":{_string(get("task"))}}}}}'
+        f'{{"actor":{s(actor)},"at":"{at}","kind":{s(kind)},"payload":{payload_text},'
+        f'"seq":{seq},"status":{s(status)},"subjects":{{"incident":{s(incident)},'
+        f'"item":{s(item)},"pattern":{s(pattern)},"run":{s(run)},"task":{s(task)}}}}}'
     )
 
 
@@ -134,22 +161,31 @@ def append(
         cached = (head["seq"], head["hash"]) if head else (0, GENESIS)
     seq, prev = cached[0] + 1, cached[1]
     at = utcnow()
+    at_text = rfc3339(at)
     canonical = canonical_event(
-        seq=seq, at=at, actor=actor, kind=kind, subjects=subjects, status=status, payload_text=text
+        seq=seq,
+        at=at_text,
+        actor=actor,
+        kind=kind,
+        subjects=subjects,
+        status=status,
+        payload_text=text,
     )
     event_hash = chain_hash(prev, canonical)
+    sqlite = conn.dialect.name == "sqlite"
     sql.execute(
         conn,
         _INSERT,
         {
             "seq": seq,
-            "at": sql.when(conn, at),
+            # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff': the hashed text, reformatted.
+            "at": f"{at_text[:10]} {at_text[11:-1]}" if sqlite else sql.when(conn, at),
             "actor": actor,
             "kind": kind,
             **{name: subjects.get(name) for name in SUBJECTS},
             "status": status,
             # Canonical JSON is valid JSON: SQLite stores it as it is.
-            "payload": text if conn.dialect.name == "sqlite" else sql.document(conn, body),
+            "payload": text if sqlite else sql.document(conn, body),
             "prev_hash": prev,
             "hash": event_hash,
         },
@@ -260,14 +296,18 @@ def verify(session: Any) -> Verdict:
         if prev_hash != prev:
             return Verdict(False, count - 1, prev, seq, prev, prev_hash, "prev_hash mismatch")
         payload_text = payload if isinstance(payload, str) else canonical_json(payload)
-        canonical = canonical_event(
-            seq=seq,
-            at=_stored_time(at),
-            actor=actor,
-            kind=kind,
-            subjects=dict(zip(SUBJECTS, (incident, run, task, item, pattern), strict=True)),
-            status=status,
-            payload_text=payload_text,
+        canonical = _canonical(
+            seq,
+            _stored_time(at),
+            actor,
+            kind,
+            incident,
+            item,
+            pattern,
+            run,
+            task,
+            status,
+            payload_text,
         )
         expected = chain_hash(prev, canonical)
         if expected != stored_hash:

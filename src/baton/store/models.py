@@ -114,7 +114,7 @@ class AuditEventRow(Base):
     status: Mapped[str | None] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditBlobRow(Base):
