@@ -58,7 +58,7 @@ def test_every_step_is_recorded_and_the_chain_verifies(runtime: Runtime, waiting
         running.payload["idempotency_key"].endswith(":1") and running.payload["idempotent"] is False
     )
     assert done.payload["output_digest"].startswith("sha256:")
-    assert done.payload["invocation"]["argv"] == running.payload["invocation"]["params"]["argv"]
+    assert done.payload["invocation"]["argv"] == running.payload["invocation"]["argv"]
     assert opened.payload["content_hash"] == audit.digest(
         audit.canonical_json(opened.payload["content"])
     )

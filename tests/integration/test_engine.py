@@ -312,7 +312,7 @@ def test_failure_policies(runtime: Runtime, incident: Incident, tmp_path: Path):
     with runtime.db.read() as s:
         content = item_store.get_item(s, item_id=item).content
     assert "the action failed (exit code 1" in content["reason"]
-    assert content["invocation"]["params"]["argv"] == ["false"]
+    assert content["invocation"]["argv"] == ["false"]
     done = runtime.runner.answer(item, by="human:op", verdict="complete", comment="did it by hand")
     assert done.run_status is RunStatus.SUCCEEDED
     assert lines(fx) == ["after", "after manual"]
@@ -463,3 +463,39 @@ def test_concurrent_answers_to_one_gate_record_exactly_one(
     act_a = statuses(runtime, run_id)["act_a"]
     winner = next(w for w, o in outcomes.items() if not isinstance(o, Conflict))
     assert act_a == ("succeeded" if winner == "alice" else "cancelled")
+
+
+def test_secrets_never_reach_the_ledger_or_the_audit_trail(runtime: Runtime, incident: Incident):
+    rb = runbook("""
+        id: secrets
+        title: Secrets
+        owner: sre
+        tasks:
+          - id: call
+            type: action
+            title: Call the deploy API
+            executor: http
+            on_failure: continue
+            params:
+              method: POST
+              url: "http://deployer:hunter2@127.0.0.1:9/rollback?api_key=k3y"
+              headers: {Authorization: "Bearer s3cret-token"}
+              json: {service: checkout}
+          - id: script
+            type: action
+            title: Script with a token
+            executor: command
+            params: {argv: ["true"], env: {DEPLOY_TOKEN: "t0ken-value"}}
+    """)
+    runtime.runner.start(rb, incident, requested_by=REQ)
+    from sqlalchemy import text as sql_text
+
+    with runtime.db.read() as s:
+        dump = " ".join(
+            str(row)
+            for table in ("action_ledger", "audit_events", "task_executions", "pending_items")
+            for row in s.execute(sql_text(f"SELECT * FROM {table}"))
+        )
+    for secret in ("hunter2", "k3y", "s3cret-token", "t0ken-value"):
+        assert secret not in dump, secret
+    assert "***" in dump and "checkout" in dump

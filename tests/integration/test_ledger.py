@@ -35,6 +35,9 @@ class CountingExecutor:
     def is_idempotent(self, params: BaseModel) -> bool:
         return False
 
+    def describe(self, params: BaseModel) -> dict[str, object]:
+        return params.model_dump()
+
     def execute(self, params: BaseModel, ctx: ExecutionContext) -> ActionResult:
         self.calls.append(ctx)
         status = self.results[len(self.calls) - 1]

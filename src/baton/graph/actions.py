@@ -48,7 +48,7 @@ def perform(
     """Execute `task` at most once per attempt; records task transitions with the ledger."""
     idempotent = task.idempotent if task.idempotent is not None else executor.is_idempotent(params)
     max_attempts = task.retries + 1
-    invocation = {"params": params.model_dump(mode="json", by_alias=True)}
+    invocation = executor.describe(params)
 
     def open_attempt(session: sql.Conn, attempt: int) -> LedgerEntry:
         entry = ledger.record_intent(

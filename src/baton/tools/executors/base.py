@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import codecs
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, field_validator
 
 from baton.domain.envelope import ActionResult
 
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
+
+REDACTED = "***"
+_SECRET_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+_SECRET_PARTS = ("token", "secret", "password", "passwd", "api-key", "apikey", "api_key", "auth")
+
+
+def is_secret_name(name: str) -> bool:
+    """Header, query or variable names whose values must not reach the ledger or audit."""
+    lowered = name.lower()
+    return lowered in _SECRET_NAMES or any(part in lowered for part in _SECRET_PARTS)
+
 
 ERROR_LINE_LIMIT = 300
 """Characters kept of a one-line error: enough to read, short enough for a list view."""
@@ -70,6 +81,11 @@ class Executor(Protocol):
         The ledger consults it for an in-doubt intent (recorded, no result): idempotent
         actions are re-run, others become a human task.
         """
+        ...
+
+    def describe(self, params: BaseModel) -> dict[str, Any]:
+        """The invocation as the ledger and audit trail record it before it runs: exact,
+        except that secret values (credentials in headers, URLs, env) are redacted."""
         ...
 
     def execute(self, params: BaseModel, ctx: ExecutionContext) -> ActionResult:

@@ -20,7 +20,14 @@ from pydantic import BaseModel
 
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.params import CommandParams
-from baton.tools.executors.base import ExecutionContext, one_line, require_params, truncate
+from baton.tools.executors.base import (
+    REDACTED,
+    ExecutionContext,
+    is_secret_name,
+    one_line,
+    require_params,
+    truncate,
+)
 
 _READ_CHUNK = 65536
 _TAIL_BYTES = 4096
@@ -114,6 +121,11 @@ class CommandExecutor:
         """An arbitrary program may change anything: never assume a repeat is safe."""
         require_params(params, CommandParams)
         return False
+
+    def describe(self, params: BaseModel) -> dict[str, Any]:
+        p = require_params(params, CommandParams)
+        env = {k: REDACTED if is_secret_name(k) else v for k, v in p.env.items()}
+        return {"argv": list(p.argv), "cwd": p.cwd, "env": env, "expect_exit": p.expect_exit}
 
     def execute(self, params: BaseModel, ctx: ExecutionContext) -> ActionResult:
         p = require_params(params, CommandParams)

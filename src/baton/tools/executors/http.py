@@ -26,22 +26,20 @@ from pydantic import BaseModel
 
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.params import HttpParams
-from baton.tools.executors.base import ExecutionContext, one_line, require_params, truncate
+from baton.tools.executors.base import (
+    REDACTED,
+    ExecutionContext,
+    is_secret_name,
+    one_line,
+    require_params,
+    truncate,
+)
 
 DEFAULT_TIMEOUT = 30.0
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 KEPT_RESPONSE_HEADERS = ("content-type", "location", "retry-after")
-REDACTED = "***"
-_SECRET_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_SECRET_PARTS = ("token", "secret", "password", "passwd", "api-key", "apikey", "api_key", "auth")
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def is_secret_name(name: str) -> bool:
-    """Header or query names whose values must not reach the ledger or the audit trail."""
-    lowered = name.lower()
-    return lowered in _SECRET_NAMES or any(part in lowered for part in _SECRET_PARTS)
 
 
 def redact_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -117,6 +115,16 @@ class HttpExecutor:
     def is_idempotent(self, params: BaseModel) -> bool:
         """Safe methods only; PUT and DELETE are idempotent in theory, not in every API."""
         return require_params(params, HttpParams).method in IDEMPOTENT_METHODS
+
+    def describe(self, params: BaseModel) -> dict[str, Any]:
+        p = require_params(params, HttpParams)
+        return {
+            "method": p.method,
+            "url": redact_url(p.url),
+            "headers": redact_headers(httpx.Headers(p.headers)),
+            "json": p.json_body,
+            "expect_status": p.expect_status,
+        }
 
     def execute(self, params: BaseModel, ctx: ExecutionContext) -> ActionResult:
         p = require_params(params, HttpParams)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -35,6 +36,9 @@ class WaitExecutor:
         """Waiting twice for the same due time waits once."""
         require_params(params, WaitParams)
         return True
+
+    def describe(self, params: BaseModel) -> dict[str, Any]:
+        return {"seconds": require_params(params, WaitParams).seconds}
 
     def execute(self, params: BaseModel, ctx: ExecutionContext) -> ActionResult:
         p = require_params(params, WaitParams)
