@@ -18,7 +18,7 @@ from baton.graph.deps import EngineDeps
 from baton.graph.runner import Runner
 from baton.settings import Settings
 from baton.store import audit
-from baton.store.db import Database, create_db_engine, init_schema
+from baton.store.db import Database, create_db_engine, init_schema, prepare_sqlite
 from baton.store.locks import RunLocks
 from baton.tools.executors.base import Executor
 from baton.tools.executors.command import CommandExecutor
@@ -77,9 +77,9 @@ def build_executors(settings: Settings) -> dict[str, Executor]:
 def open_checkpointer(settings: Settings) -> tuple[SqliteSaver, sqlite3.Connection]:
     try:
         conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
-        conn.execute("PRAGMA busy_timeout=30000")
+        isolation = conn.isolation_level
+        prepare_sqlite(conn, settings.sqlite_synchronous, settings.sqlite_wal_autocheckpoint)
+        conn.isolation_level = isolation  # SqliteSaver manages its own transactions
         saver = SqliteSaver(conn)
         saver.setup()
     except sqlite3.Error as exc:
@@ -102,10 +102,16 @@ def checkpoint_after_runs(db: Database, signer: Signer | None) -> Callable[[str]
 def build_runtime(settings: Settings) -> Runtime:
     ensure_home(settings.home)
     engine = create_db_engine(
-        settings.resolved_database_url, synchronous=settings.sqlite_synchronous
+        settings.resolved_database_url,
+        synchronous=settings.sqlite_synchronous,
+        wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
     )
     init_schema(engine)
-    db = Database(engine, synchronous=settings.sqlite_synchronous)
+    db = Database(
+        engine,
+        synchronous=settings.sqlite_synchronous,
+        wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
+    )
     saver, conn = open_checkpointer(settings)
     signer = load_signer(settings.signing_key_path)
     deps = EngineDeps(

@@ -90,7 +90,7 @@ def perform(
             return Outcome(None, last.attempt, in_doubt=True)
         else:
             with deps.db.begin() as session:
-                ledger.note_reexecution(session, key=last.key)
+                ledger.note_reexecution(session, entry=last)
                 run_store.add_event(
                     session,
                     run_id=run_id,

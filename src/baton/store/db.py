@@ -25,7 +25,9 @@ from baton.store.models import APPEND_ONLY, Base
 _WRITE = "baton_write"
 
 
-def create_db_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
+def create_db_engine(
+    url: str, *, synchronous: str = "NORMAL", wal_autocheckpoint: int = 1000
+) -> Engine:
     """An engine for `url`; SQLite gets WAL, busy timeout, foreign keys and immediate txns."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
@@ -39,7 +41,7 @@ def create_db_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        _prepare_sqlite(dbapi_conn, synchronous)
+        prepare_sqlite(dbapi_conn, synchronous, wal_autocheckpoint)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -49,11 +51,13 @@ def create_db_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
     return engine
 
 
-def _prepare_sqlite(dbapi_conn: Any, synchronous: str) -> None:
+def prepare_sqlite(dbapi_conn: Any, synchronous: str, wal_autocheckpoint: int) -> None:
+    """The pragmas every connection to Baton's SQLite files gets (checkpoints' too)."""
     dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA synchronous={synchronous}")
+    cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
@@ -98,12 +102,15 @@ def _append_only_ddl(dialect: str) -> list[str]:
 class Database:
     """The app database: short read sessions and one-transaction units of work."""
 
-    def __init__(self, engine: Engine, *, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, engine: Engine, *, synchronous: str = "NORMAL", wal_autocheckpoint: int = 1000
+    ) -> None:
         self.engine = engine
         self._reader = sessionmaker(engine, expire_on_commit=False)
         self._write_engine = engine.execution_options(**{_WRITE: True})
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
         self._synchronous = synchronous
+        self._wal_autocheckpoint = wal_autocheckpoint
         self._idle: queue.SimpleQueue[sql.Raw] = queue.SimpleQueue()
         self._lent: list[sql.Raw] = []
 
@@ -153,7 +160,7 @@ class Database:
             conn = sqlite3.connect(
                 self.engine.url.database or ":memory:", timeout=30, check_same_thread=False
             )
-            _prepare_sqlite(conn, self._synchronous)
+            prepare_sqlite(conn, self._synchronous, self._wal_autocheckpoint)
             raw = sql.Raw(conn, self.engine.dialect)
             self._lent.append(raw)
             return raw

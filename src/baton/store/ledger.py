@@ -50,9 +50,12 @@ _INSERT = (
 )
 _COMPLETE = (
     "UPDATE action_ledger SET state = :state, result = :result, completed_at = :completed_at"
-    " WHERE key = :key"
+    " WHERE run_id = :run_id AND task_id = :task_id AND attempt = :attempt"
 )
-_REEXECUTE = "UPDATE action_ledger SET reexecutions = reexecutions + 1 WHERE key = :key"
+_REEXECUTE = (
+    "UPDATE action_ledger SET reexecutions = reexecutions + 1"
+    " WHERE run_id = :run_id AND task_id = :task_id AND attempt = :attempt"
+)
 
 
 def ledger_key(run_id: str, task_id: str, attempt: int) -> str:
@@ -120,16 +123,22 @@ def record_result(
             "state": COMPLETED,
             "result": sql.document(conn, result),
             "completed_at": sql.when(conn, utcnow()),
-            "key": key,
+            "run_id": entry.run_id,
+            "task_id": entry.task_id,
+            "attempt": entry.attempt,
         },
     )
     if done.rowcount != 1:
         raise LookupError(f"no ledger intent {key}")
 
 
-def note_reexecution(session: Session | sql.Conn, *, key: str) -> None:
+def note_reexecution(session: Session | sql.Conn, *, entry: LedgerEntry) -> None:
     """An in-doubt idempotent intent is being run again under the same key."""
-    sql.execute(sql.connection(session), _REEXECUTE, {"key": key})
+    sql.execute(
+        sql.connection(session),
+        _REEXECUTE,
+        {"run_id": entry.run_id, "task_id": entry.task_id, "attempt": entry.attempt},
+    )
 
 
 def entries(session: Session, *, run_id: str) -> list[LedgerEntry]:

@@ -79,9 +79,10 @@ class RunRow(Base):
 
 
 class TaskExecutionRow(Base):
-    """Current state of one task in one run; its history is in `run_events`."""
+    """Current state of one task in one run; its history is in the audit trail."""
 
     __tablename__ = "task_executions"
+    __table_args__ = {"sqlite_with_rowid": False}  # one B-tree (the primary key) per write
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
     task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -106,7 +107,7 @@ class AuditEventRow(Base):
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(160))
     kind: Mapped[str] = mapped_column(String(32))
-    incident_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    incident_id: Mapped[str | None] = mapped_column(String(128))  # export scans; rare
     run_id: Mapped[str | None] = mapped_column(String(64))
     task_id: Mapped[str | None] = mapped_column(String(64))
     item_id: Mapped[str | None] = mapped_column(String(32))
@@ -183,12 +184,13 @@ class LedgerRow(Base):
     """Action ledger: intent before a side effect, result after, keyed by run/task/attempt."""
 
     __tablename__ = "action_ledger"
-    __table_args__ = (Index("ix_ledger_run_task", "run_id", "task_id"),)
+    # Rows live in their primary-key B-tree: one page to write per change, not three.
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
-    task_id: Mapped[str] = mapped_column(String(64))
-    attempt: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(200), doc="run:task:attempt, the idempotency key")
     executor: Mapped[str] = mapped_column(String(32))
     idempotent: Mapped[bool]
     invocation: Mapped[dict[str, Any]] = mapped_column(JSON)
