@@ -81,7 +81,7 @@ def open_item(
         session, run_id=run_id, runbook=runbook, task_id=task_id, kind=kind
     )
     timeout = runbook.task(task_id).timeout
-    item, _ = item_store.ensure_item(
+    item = item_store.create_item(
         session,
         run_id=run_id,
         task_id=task_id,

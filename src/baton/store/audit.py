@@ -359,8 +359,3 @@ def latest_checkpoint(session: Any) -> Checkpoint | None:
         {},
     )
     return Checkpoint(**row) if row else None
-
-
-def head_seq(session: Any) -> int:
-    row = sql.first(sql.connection(session), _HEAD, {})
-    return int(row["seq"]) if row else 0

@@ -21,7 +21,7 @@ def item_id_for(run_id: str, task_id: str) -> str:
     return f"itm_{digest[:12]}"
 
 
-def ensure_item(
+def create_item(
     session: Session,
     *,
     run_id: str,
@@ -34,14 +34,10 @@ def ensure_item(
     roles: list[str],
     min_approvals: int,
     due_at: datetime | None,
-) -> tuple[PendingItemRow, bool]:
-    """Create the item for a parked task unless it exists; returns (item, created)."""
-    item_id = item_id_for(run_id, task_id)
-    row = session.get(PendingItemRow, item_id)
-    if row is not None:
-        return row, False
+) -> PendingItemRow:
+    """The item a parked task waits on; its id follows from run and task (one per task)."""
     row = PendingItemRow(
-        id=item_id,
+        id=item_id_for(run_id, task_id),
         run_id=run_id,
         task_id=task_id,
         kind=kind,
@@ -55,7 +51,7 @@ def ensure_item(
         due_at=due_at,
     )
     session.add(row)
-    return row, True
+    return row
 
 
 def get_item(session: Session, *, item_id: str) -> PendingItemRow:
