@@ -139,9 +139,13 @@ class Database:
                 yield conn
             return
         raw = self._borrow()
-        raw.audit_head = None  # another process may have appended since
         try:
             raw.dbapi.execute("BEGIN IMMEDIATE")
+            # The chain head this connection appended last stays valid unless another
+            # connection has committed since: SQLite's data_version says exactly that.
+            version = raw.dbapi.execute("PRAGMA data_version").fetchone()[0]
+            if version != raw.data_version:
+                raw.audit_head, raw.data_version = None, version
             try:
                 yield raw
                 raw.dbapi.execute("COMMIT")

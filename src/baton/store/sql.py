@@ -31,7 +31,8 @@ class Raw:
         self.dbapi = dbapi
         self.dialect = dialect
         self.audit_head: tuple[int, str] | None = None
-        """The audit chain's head as appended in the current transaction (None: unknown)."""
+        """The audit chain's head as this connection last appended it (None: unknown)."""
+        self.data_version: int | None = None
 
 
 Conn = Connection | Raw
