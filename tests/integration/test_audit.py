@@ -140,3 +140,23 @@ def test_large_payloads_are_stored_once_by_digest(runtime: Runtime, incident: In
     with runtime.db.read() as s:
         verdict = audit.verify(s)
     assert not verdict.ok and verdict.reason == "blob mismatch" and verdict.broken_seq == opened.seq
+
+
+def test_a_cached_chain_head_never_goes_stale(runtime: Runtime):
+    """The hot path keeps the head between transactions; another writer must reset it."""
+
+    def add(session: object, n: int) -> None:
+        audit.append(session, actor="system", kind="recovery", payload={"n": n}, run=None)
+
+    with runtime.db.begin() as conn:
+        add(conn, 1)
+    with runtime.db.write() as s:  # another connection appends in between
+        add(s, 2)
+    with runtime.db.begin() as conn:
+        add(conn, 3)
+    with runtime.db.begin() as conn:
+        add(conn, 4)
+    with runtime.db.read() as s:
+        verdict = audit.verify(s)
+        assert [e.payload["n"] for e in audit.events(s)] == [1, 2, 3, 4]
+    assert verdict.ok and verdict.events == 4
