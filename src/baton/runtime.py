@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Self
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from baton.errors import ConfigError, StorageError
+from baton.errors import StorageError
 from baton.evidence import checkpoints
 from baton.evidence.keys import Signer, load_signer
 from baton.graph.deps import EngineDeps
 from baton.graph.runner import Runner
 from baton.settings import Settings
 from baton.store import audit
-from baton.store.db import Database, create_db_engine, init_schema, prepare_sqlite
+from baton.store.db import Database, open_database, prepare_sqlite
 from baton.store.locks import RunLocks
 from baton.tools.executors.base import Executor
 from baton.tools.executors.command import CommandExecutor
@@ -50,16 +48,6 @@ class Runtime:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def ensure_home(home: Path) -> None:
-    """Create `$BATON_HOME` or say exactly why we can't; never a traceback."""
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create BATON_HOME {home}: {exc.strerror}") from exc
-    if not os.access(home, os.W_OK | os.X_OK):
-        raise ConfigError(f"BATON_HOME {home} is not writable by this user")
 
 
 def build_executors(settings: Settings) -> dict[str, Executor]:
@@ -100,18 +88,7 @@ def checkpoint_after_runs(db: Database, signer: Signer | None) -> Callable[[str]
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    ensure_home(settings.home)
-    engine = create_db_engine(
-        settings.resolved_database_url,
-        synchronous=settings.sqlite_synchronous,
-        wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
-    )
-    init_schema(engine)
-    db = Database(
-        engine,
-        synchronous=settings.sqlite_synchronous,
-        wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
-    )
+    db = open_database(settings)
     saver, conn = open_checkpointer(settings)
     signer = load_signer(settings.signing_key_path)
     deps = EngineDeps(

@@ -213,11 +213,16 @@ def test_keys_export_and_offline_bundle_check(tmp_path: Path, home: Path, incide
     assert "signed checkpoint at" in baton(home, "audit", "verify").stdout
 
 
-@pytest.mark.parametrize("name", ["baton.sqlite", "checkpoints.sqlite"])
-def test_an_unreadable_database_is_one_clear_error(tmp_path: Path, home: Path, name: str):
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [("baton.sqlite", ["runs", "list"]), ("checkpoints.sqlite", ["recover"])],
+)
+def test_an_unreadable_database_is_one_clear_error(
+    tmp_path: Path, home: Path, name: str, command: list[str]
+):
     home.mkdir()
     (home / name).write_bytes(b"this is not a database" * 300)
-    proc = baton(home, "runs", "list", check=False)
+    proc = baton(home, *command, check=False)
     assert proc.returncode == 1
     assert "storage_error" in proc.stderr and "not a database" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from baton.errors import BatonError, RunbookInvalid
-from baton.runtime import Runtime, build_runtime
 from baton.settings import get_settings
+from baton.store.db import Database, open_database
+
+if TYPE_CHECKING:
+    from baton.runtime import Runtime
 
 app = typer.Typer(
     name="baton",
@@ -39,7 +44,20 @@ def _global(
 
 
 def open_runtime() -> Runtime:
+    """Everything, including LangGraph (~2 s to import): for commands that advance runs."""
+    from baton.runtime import build_runtime
+
     return build_runtime(get_settings())
+
+
+@contextmanager
+def open_db() -> Iterator[Database]:
+    """The database alone, for commands that only read or sign: they start in ~1 s."""
+    db = open_database(get_settings())
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def print_json(value: Any) -> None:

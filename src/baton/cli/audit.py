@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from baton.cli.app import console, err_console, open_runtime, print_json
+from baton.cli.app import console, err_console, open_db, print_json
 from baton.errors import ConfigError, InputError
 from baton.evidence import bundle, checkpoints
 from baton.evidence.keys import Signer, init_keys, load_public, load_signer, public_path
-from baton.runtime import ensure_home
 from baton.settings import get_settings
+from baton.store.db import ensure_home
 
 audit_app = typer.Typer(help="Check and export the audit trail.", no_args_is_help=True)
 keys_app = typer.Typer(help="The key that signs audit checkpoints.", no_args_is_help=True)
@@ -38,7 +38,7 @@ def verify(as_json: bool = typer.Option(False, "--json")) -> None:
     settings = get_settings()
     pub = public_path(settings.signing_key_path)
     key = load_public(pub.read_bytes(), source=str(pub)) if pub.exists() else None
-    with open_runtime() as rt, rt.db.read() as session:
+    with open_db() as db, db.read() as session:
         report = checkpoints.check(session, key)
     if as_json:
         chain = report.chain
@@ -74,7 +74,7 @@ def _signer() -> Signer:
 def checkpoint() -> None:
     """Sign a checkpoint of the audit log as it stands now."""
     signer = _signer()
-    with open_runtime() as rt, rt.db.begin() as conn:
+    with open_db() as db, db.begin() as conn:
         signed = checkpoints.sign(conn, signer)
     if signed is None:
         console.print("the audit log is empty; nothing to sign")
@@ -92,8 +92,8 @@ def export(
 ) -> None:
     """Write a signed evidence pack for one incident or run, verifiable offline."""
     signer = _signer()
-    with open_runtime() as rt:
-        done = bundle.export(rt.db, signer, out, incident=incident, run=run)
+    with open_db() as db:
+        done = bundle.export(db, signer, out, incident=incident, run=run)
     console.print(
         f"wrote {done.path}: {done.events} events, checkpoint at {done.tree_size}", highlight=False
     )

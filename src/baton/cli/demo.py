@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -18,10 +19,12 @@ from baton.domain.status import RunStatus
 from baton.evidence import bundle
 from baton.evidence.keys import init_keys, load_signer, public_pem
 from baton.runbooks.loader import load_runbook
-from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import items as item_store
 from baton.store import runs as run_store
+
+if TYPE_CHECKING:
+    from baton.runtime import Runtime
 
 DEMO_REQUESTER = actor.human("demo-requester")
 DEMO_APPROVER = actor.human("demo-approver")
@@ -63,6 +66,8 @@ def demo(
     console.rule("[bold]Baton demo[/bold]")
     console.print(f"state in {home} (SQLite; throwaway)", highlight=False)
     signer = load_signer(settings.signing_key_path) or init_keys(settings.signing_key_path)
+    from baton.runtime import build_runtime  # LangGraph loads only for commands that run
+
     with build_runtime(settings) as rt:
         run_id = rt.runner.create(
             loaded,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.live import Live
@@ -12,20 +12,31 @@ from rich.live import Live
 from baton.cli import views
 from baton.cli.app import console
 from baton.domain.status import RunStatus
-from baton.runtime import Runtime
+from baton.runbooks.canonical import runbook_from_canonical
 from baton.store import items as item_store
 from baton.store import runs as run_store
+from baton.store.db import Database
+
+if TYPE_CHECKING:
+    from baton.runtime import Runtime
 
 
-def render(rt: Runtime, run_id: str) -> Any:
-    with rt.db.read() as session:
+def task_order(db: Database, version: str) -> list[str]:
+    """Task ids in runbook order, from the stored version (no graph compiled)."""
+    with db.read() as session:
+        canonical = run_store.get_runbook_canonical(session, version=version)
+    return [t.id for t in runbook_from_canonical(canonical).tasks]
+
+
+def render(db: Database, run_id: str) -> Any:
+    with db.read() as session:
         run = run_store.get_run(session, run_id=run_id)
         tasks = run_store.task_executions(session, run_id=run_id)
         pending = [
             (i, item_store.decisions(session, item_id=i.id))
             for i in item_store.list_items(session, run_id=run_id)
         ]
-    order = [t.id for t in rt.runner.graph_for(run.runbook_version)[0].tasks]
+    order = task_order(db, run.runbook_version)
     parts: list[Any] = [views.task_table(run, tasks, order)]
     if pending:
         parts.append(views.items_table(pending))
@@ -47,10 +58,10 @@ def follow(
     worker = threading.Thread(target=target, name=f"advance-{run_id}", daemon=True)
     worker.start()
     if live:
-        with Live(render(rt, run_id), console=console, refresh_per_second=8) as screen:
+        with Live(render(rt.db, run_id), console=console, refresh_per_second=8) as screen:
             while worker.is_alive():
                 worker.join(0.125)
-                screen.update(render(rt, run_id))
+                screen.update(render(rt.db, run_id))
     else:
         worker.join()
     if "error" in outcome:

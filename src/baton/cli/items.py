@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from baton.cli import views
-from baton.cli.app import console, open_runtime, print_json
+from baton.cli.app import console, open_db, open_runtime, print_json
 from baton.cli.follow import follow
 from baton.cli.runs import exit_code, parse_pairs, resume_orphans, summarise, user_actor
-from baton.graph.runner import AnswerOutcome
 from baton.store import items as item_store
 
 
@@ -17,7 +18,7 @@ def pending(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Items waiting for a person: approvals, human tasks, decisions, fallbacks."""
-    with open_runtime() as rt, rt.db.read() as session:
+    with open_db() as db, db.read() as session:
         rows = [
             (i, item_store.decisions(session, item_id=i.id))
             for i in item_store.list_items(session, run_id=run_id)
@@ -37,7 +38,7 @@ def _answer(item_id: str, user: str | None, verdict: str, **kwargs: object) -> N
     by = user_actor(user)
     with open_runtime() as rt:
         resume_orphans(rt)
-        outcome: dict[str, AnswerOutcome] = {}
+        outcome: dict[str, Any] = {}
 
         def work():  # type: ignore[no-untyped-def]
             outcome["o"] = rt.runner.answer(item_id, by=by, verdict=verdict, **kwargs)  # type: ignore[arg-type]

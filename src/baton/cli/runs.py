@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
@@ -17,14 +17,17 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from baton.cli import views
-from baton.cli.app import console, err_console, open_runtime, print_json
-from baton.cli.follow import follow, render
+from baton.cli.app import console, err_console, open_db, open_runtime, print_json
+from baton.cli.follow import follow, render, task_order
 from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import RunStatus
 from baton.errors import InputError
 from baton.runbooks.loader import load_runbook
-from baton.runtime import Runtime
+from baton.store.db import Database
+
+if TYPE_CHECKING:
+    from baton.runtime import Runtime
 from baton.store import items as item_store
 from baton.store import ledger
 from baton.store import runs as run_store
@@ -148,7 +151,7 @@ def run(
             console.print(f"run {run_id} started by {requested_by}", highlight=False)
         status = follow(rt, run_id, lambda: rt.runner.advance(run_id), live=not as_json)
         if as_json:
-            print_json(show_json(rt, run_id))
+            print_json(show_json(rt.db, run_id))
         else:
             summarise(rt, run_id, status)
     raise typer.Exit(exit_code(status))
@@ -161,8 +164,8 @@ def advance(run_id: str = typer.Argument(...)) -> None:
         console.print(f"run {run_id} {status}", highlight=False)
 
 
-def show_json(rt: Runtime, run_id: str) -> dict[str, Any]:
-    with rt.db.read() as session:
+def show_json(db: Database, run_id: str) -> dict[str, Any]:
+    with db.read() as session:
         run_row = run_store.get_run(session, run_id=run_id)
         tasks = run_store.task_executions(session, run_id=run_id)
         items = item_store.list_items(session, status=None, run_id=run_id)
@@ -171,7 +174,7 @@ def show_json(rt: Runtime, run_id: str) -> dict[str, Any]:
         ]
         events = run_store.timeline(session, run_id=run_id)
         effects = ledger.entries(session, run_id=run_id)
-    order = [t.id for t in rt.runner.graph_for(run_row.runbook_version)[0].tasks]
+    order = task_order(db, run_row.runbook_version)
     tasks.sort(key=lambda t: order.index(t.task_id) if t.task_id in order else len(order))
     return {
         "run": views.run_json(run_row),
@@ -189,7 +192,7 @@ def list_runs(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Recent runs, newest first."""
-    with open_runtime() as rt, rt.db.read() as session:
+    with open_db() as db, db.read() as session:
         rows = run_store.list_runs(session, status=status, limit=limit)
     if as_json:
         print_json([views.run_json(r) for r in rows])
@@ -217,12 +220,12 @@ def show(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """One run: its tasks, items and timeline."""
-    with open_runtime() as rt:
+    with open_db() as db:
         if as_json:
-            print_json(show_json(rt, run_id))
+            print_json(show_json(db, run_id))
             return
-        console.print(render(rt, run_id))
-        with rt.db.read() as session:
+        console.print(render(db, run_id))
+        with db.read() as session:
             console.print(views.timeline_table(run_store.timeline(session, run_id=run_id)))
 
 

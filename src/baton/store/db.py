@@ -8,17 +8,20 @@ never blocks a writer, so a read held open can't deadlock a write in the same pr
 
 from __future__ import annotations
 
+import os
 import queue
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from baton.errors import StorageError
+from baton.errors import ConfigError, StorageError
+from baton.settings import Settings
 from baton.store import sql
 from baton.store.models import APPEND_ONLY, Base
 
@@ -174,3 +177,29 @@ class Database:
             raw.dbapi.close()
         self._lent.clear()
         self.engine.dispose()
+
+
+def ensure_home(home: Path) -> None:
+    """Create `$BATON_HOME` or say exactly why we can't; never a traceback."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create BATON_HOME {home}: {exc.strerror}") from exc
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise ConfigError(f"BATON_HOME {home} is not writable by this user")
+
+
+def open_database(settings: Settings) -> Database:
+    """The app database of `settings`, schema ensured; no engine, graph or executor."""
+    ensure_home(settings.home)
+    engine = create_db_engine(
+        settings.resolved_database_url,
+        synchronous=settings.sqlite_synchronous,
+        wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
+    )
+    init_schema(engine)
+    return Database(
+        engine,
+        synchronous=settings.sqlite_synchronous,
+        wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
+    )
