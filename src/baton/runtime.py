@@ -34,10 +34,7 @@ class Runtime:
 
     def sign_checkpoint(self) -> audit.Checkpoint | None:
         """Sign the audit log as it stands, if a signing key exists (maintenance paths)."""
-        if self.signer is None:
-            return None
-        with self.db.begin() as conn:
-            return checkpoints.sign(conn, self.signer)
+        return None if self.signer is None else checkpoints.sign_now(self.db, self.signer)
 
     def close(self) -> None:
         self._checkpoint_conn.close()
@@ -81,8 +78,7 @@ def checkpoint_after_runs(db: Database, signer: Signer | None) -> Callable[[str]
         return None
 
     def after_run(run_id: str) -> None:
-        with db.begin() as conn:
-            checkpoints.sign(conn, signer)
+        checkpoints.sign_now(db, signer)
 
     return after_run
 

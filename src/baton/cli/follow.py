@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
@@ -21,11 +22,13 @@ if TYPE_CHECKING:
     from baton.runtime import Runtime
 
 
-def task_order(db: Database, version: str) -> list[str]:
-    """Task ids in runbook order, from the stored version (no graph compiled)."""
+@lru_cache(maxsize=16)
+def task_order(db: Database, version: str) -> tuple[str, ...]:
+    """Task ids in runbook order, from the stored version (no graph compiled); versions
+    never change, so the live table reads it once, not on every refresh."""
     with db.read() as session:
         canonical = run_store.get_runbook_canonical(session, version=version)
-    return [t.id for t in runbook_from_canonical(canonical).tasks]
+    return tuple(t.id for t in runbook_from_canonical(canonical).tasks)
 
 
 def render(db: Database, run_id: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -10,7 +10,11 @@ from baton.cli import views
 from baton.cli.app import console, open_db, open_runtime, print_json
 from baton.cli.follow import follow
 from baton.cli.runs import exit_code, parse_pairs, resume_orphans, summarise, user_actor
+from baton.domain.status import RunStatus
 from baton.store import items as item_store
+
+if TYPE_CHECKING:
+    from baton.graph.runner import AnswerOutcome
 
 
 def pending(
@@ -34,14 +38,24 @@ def pending(
         console.print("nothing is waiting")
 
 
-def _answer(item_id: str, user: str | None, verdict: str, **kwargs: object) -> None:
+def _answer(
+    item_id: str,
+    user: str | None,
+    verdict: str,
+    *,
+    comment: str | None = None,
+    outputs: dict[str, str] | None = None,
+    choice: str | None = None,
+) -> None:
     by = user_actor(user)
     with open_runtime() as rt:
         resume_orphans(rt)
-        outcome: dict[str, Any] = {}
+        outcome: dict[str, AnswerOutcome] = {}
 
-        def work():  # type: ignore[no-untyped-def]
-            outcome["o"] = rt.runner.answer(item_id, by=by, verdict=verdict, **kwargs)  # type: ignore[arg-type]
+        def work() -> RunStatus:
+            outcome["o"] = rt.runner.answer(
+                item_id, by=by, verdict=verdict, comment=comment, outputs=outputs, choice=choice
+            )
             return outcome["o"].run_status
 
         with rt.db.read() as session:

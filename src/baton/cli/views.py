@@ -6,6 +6,7 @@ rename or remove them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -108,7 +109,7 @@ def styled(status: str | None) -> Text:
     return Text(status or "", style=STATUS_STYLE.get(status or "", ""))
 
 
-def task_table(run: RunRow, tasks: list[TaskExecutionRow], order: list[str]) -> Table:
+def task_table(run: RunRow, tasks: list[TaskExecutionRow], order: Sequence[str]) -> Table:
     table = Table(title=f"{run.id} · {run.runbook_id} · {run.status}", title_justify="left")
     for column in ("task", "type", "status", "actor", "attempt", "took", "note"):
         table.add_column(column)

@@ -76,8 +76,7 @@ def export(
     if (incident is None) == (run is None):
         raise InputError("export one scope: --incident ID or --run ID")
     scope = f"incident {incident}" if incident else f"run {run}"
-    with db.begin() as conn:
-        checkpoint = checkpoints.sign(conn, signer)
+    checkpoint = checkpoints.sign_now(db, signer)
     with db.read() as session:
         conn = sql.connection(session)
         seqs = [row[0] for row in sql.execute(conn, _SELECT, {"run": run, "incident": incident})]

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from baton.domain import merkle
 from baton.evidence.keys import Signer, verify_signature
 from baton.store import audit
+from baton.store.db import Database
 from baton.store.models import utcnow
 
 MESSAGE_PREFIX = "baton audit checkpoint v1"
@@ -45,6 +46,12 @@ def sign(session: Any, signer: Signer) -> audit.Checkpoint | None:
     )
     audit.add_checkpoint(session, checkpoint)
     return checkpoint
+
+
+def sign_now(db: Database, signer: Signer) -> audit.Checkpoint | None:
+    """`sign` in a write transaction of its own."""
+    with db.begin() as conn:
+        return sign(conn, signer)
 
 
 def valid(checkpoint: audit.Checkpoint, key: Ed25519PublicKey) -> bool:

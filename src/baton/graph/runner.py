@@ -185,7 +185,7 @@ class Runner:
         for task_id in tasks:
             item = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id)
             if item is not None and item.status == ItemStatus.PENDING:
-                item_store.set_item_status(session, item=item, status=ItemStatus.CANCELLED)
+                item_store.mark(session, item_id=item.id, status=ItemStatus.CANCELLED)
                 run_store.add_event(
                     session,
                     run_id=run_id,

@@ -100,10 +100,6 @@ def answer_item(session: Session, *, item: PendingItemRow, answer: dict[str, Any
     item.answered_at = utcnow()
 
 
-def set_item_status(session: Session, *, item: PendingItemRow, status: ItemStatus) -> None:
-    item.status = status
-
-
 def get_item_for_task(session: Session, *, run_id: str, task_id: str) -> PendingItemRow | None:
     return session.get(PendingItemRow, item_id_for(run_id, task_id))
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baton.domain.status import RunStatus, TaskStatus
@@ -17,8 +17,6 @@ from baton.store.models import (
     TaskExecutionRow,
     utcnow,
 )
-
-_TASKS = cast(Table, TaskExecutionRow.__table__)
 
 
 def save_runbook_version(
