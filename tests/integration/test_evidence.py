@@ -232,3 +232,21 @@ def test_export_without_a_key_or_scope_is_a_clear_error(runtime, incident, tmp_p
     assert not (tmp_path / "x.zip").exists()
     with pytest.raises(InputError, match="already exists"):
         init_keys(tmp_path / "k.pem")
+
+
+def test_a_signature_in_non_canonical_base64_is_refused(signed, incident, tmp_path):
+    """Found by the flipped-byte property test: base64 ignores the spare bits of its last
+    character, so such a flip must not leave a pack that still verifies."""
+    rt, signer = signed
+    finish_a_run(rt, incident, tmp_path)
+    pack = export(rt, signer, tmp_path)
+
+    def respell_signature(contents: dict[str, bytes]) -> None:
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        sig = contents["manifest.sig"].decode()
+        assert sig.endswith("==")  # 64 bytes: the last character carries 4 spare bits
+        spare_flipped = alphabet[alphabet.index(sig[-3]) ^ 1]
+        contents["manifest.sig"] = (sig[:-3] + spare_flipped + "==").encode()
+
+    result = bundle.verify_bundle(repack(pack, respell_signature), public_pem(signer.public))
+    assert not result.ok and "manifest signature does not verify" in result.message

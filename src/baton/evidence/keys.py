@@ -54,8 +54,13 @@ class Signer:
 
 
 def verify_signature(key: Ed25519PublicKey, message: bytes, signature: str) -> bool:
+    """Valid only in canonical base64: base64 ignores the last character's spare bits, so a
+    flipped bit there would otherwise leave an altered file that still verifies."""
     try:
-        key.verify(base64.b64decode(signature, validate=True), message)
+        raw = base64.b64decode(signature, validate=True)
+        if base64.b64encode(raw).decode() != signature.strip():
+            return False
+        key.verify(raw, message)
     except (InvalidSignature, ValueError):
         return False
     return True
