@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,6 +54,25 @@ class Settings(BaseSettings):
         description="Ed25519 private key (PEM) that signs audit checkpoints and evidence "
         "packs; default $BATON_HOME/keys/audit-ed25519.pem (create it with `baton keys init`).",
     )
+
+    model_provider: Literal["offline", "openai"] = Field(
+        default="offline",
+        description="Who reasons for agents: 'offline' (deterministic, no network) or 'openai' "
+        "(any OpenAI-compatible chat-completions endpoint).",
+    )
+    model_base_url: str | None = Field(
+        default=None, description="Base URL of the OpenAI-compatible endpoint, e.g. .../v1."
+    )
+    model_api_key: SecretStr | None = Field(default=None, description="API key for the endpoint.")
+    model_name: str | None = Field(default=None, description="Model name sent to the endpoint.")
+    agent_max_tool_calls: int = Field(default=12, ge=1, description="Tool calls per agent task.")
+    agent_max_tokens: int = Field(default=20000, ge=1, description="Tokens per agent task.")
+    agent_timeout_seconds: float = Field(default=120.0, gt=0, description="Wall clock per task.")
+
+    @property
+    def data_dir(self) -> Path:
+        """Embedded data sources (ITSM records, logs) that read-only tools query."""
+        return self.home / "data"
 
     @property
     def signing_key_path(self) -> Path:
