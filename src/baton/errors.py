@@ -6,6 +6,8 @@ unless `--debug`) and the API will map `status` to an HTTP status.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class BatonError(Exception):
     """Base of every error Baton reports to a person or a script."""
@@ -48,8 +50,8 @@ class RunbookInvalid(BatonError):
     code = "runbook_invalid"
     status = 422
 
-    def __init__(self, problems: list[object]) -> None:
-        self.problems = problems
+    def __init__(self, problems: Sequence[object]) -> None:
+        self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in problems))
 
 

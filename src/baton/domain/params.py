@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class CommandParams(BaseModel):
@@ -21,6 +21,17 @@ class CommandParams(BaseModel):
     cwd: str | None = None
     env: dict[str, str] = Field(default_factory=dict, description="Added to a minimal env.")
     expect_exit: list[int] = Field(default_factory=lambda: [0])
+
+    @field_validator("argv", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, value: Any) -> Any:
+        """`{{ params.port }}` renders to its native number; an argv word is its text."""
+        if isinstance(value, list):
+            return [
+                str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+                for v in value
+            ]
+        return value
 
 
 class HttpParams(BaseModel):

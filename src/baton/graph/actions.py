@@ -26,6 +26,37 @@ from baton.tools.executors.base import ExecutionContext, Executor
 
 
 @dataclass(frozen=True)
+class Step:
+    """One ledger-guarded effect: a task's action, or the verification after a pattern ran.
+
+    `ledger_id` keys the ledger (the task id, or `<task>.verify`); `concludes` says whether
+    the final result is the task's status, or only an event of a task that goes on.
+    """
+
+    task_id: str
+    ledger_id: str
+    executor: str
+    retries: int
+    timeout: float | None
+    idempotent: bool | None
+    actor: str
+    concludes: bool = True
+
+    @classmethod
+    def of(cls, task: ActionTask) -> Step:
+        assert task.executor is not None
+        return cls(
+            task.id,
+            task.id,
+            task.executor,
+            task.retries,
+            task.timeout,
+            task.idempotent,
+            actor.automation(task.executor),
+        )
+
+
+@dataclass(frozen=True)
 class Outcome:
     result: ActionResult | None
     attempt: int
@@ -40,46 +71,57 @@ def perform(
     deps: EngineDeps,
     *,
     run_id: str,
-    task: ActionTask,
+    step: Step,
     executor: Executor,
     params: BaseModel,
     hand_failure_to_human: bool,
 ) -> Outcome:
-    """Execute `task` at most once per attempt; records task transitions with the ledger."""
-    idempotent = task.idempotent if task.idempotent is not None else executor.is_idempotent(params)
-    max_attempts = task.retries + 1
+    """Execute `step` at most once per attempt; records task transitions with the ledger."""
+    idempotent = step.idempotent if step.idempotent is not None else executor.is_idempotent(params)
+    max_attempts = step.retries + 1
     invocation = executor.describe(params)
 
     def open_attempt(session: sql.Conn, attempt: int) -> LedgerEntry:
         entry = ledger.record_intent(
             session,
             run_id=run_id,
-            task_id=task.id,
+            task_id=step.ledger_id,
             attempt=attempt,
-            executor=task.executor,
+            executor=step.executor,
             idempotent=idempotent,
             invocation=invocation,
         )
         # The `running` event is the audited intent: key, exact invocation, idempotency.
-        run_store.transition_task(
-            session,
-            run_id=run_id,
-            task_id=task.id,
-            status=TaskStatus.RUNNING,
-            actor=actor.automation(task.executor),
-            attempt=attempt,
-            detail={
-                "idempotency_key": entry.key,
-                "executor": task.executor,
-                "idempotent": idempotent,
-                "invocation": invocation,
-            },
-        )
+        detail = {
+            "idempotency_key": entry.key,
+            "executor": step.executor,
+            "idempotent": idempotent,
+            "invocation": invocation,
+        }
+        if step.concludes:
+            run_store.transition_task(
+                session,
+                run_id=run_id,
+                task_id=step.task_id,
+                status=TaskStatus.RUNNING,
+                actor=step.actor,
+                attempt=attempt,
+                detail=detail,
+            )
+        else:
+            run_store.add_event(
+                session,
+                run_id=run_id,
+                task_id=step.task_id,
+                kind="step_started",
+                actor=step.actor,
+                detail={"step": step.ledger_id, "attempt": attempt, **detail},
+            )
         return entry
 
     # The usual case (first visit) reads and opens attempt 1 in one transaction.
     with deps.db.begin() as session:
-        last = ledger.latest_entry(session, run_id=run_id, task_id=task.id)
+        last = ledger.latest_entry(session, run_id=run_id, task_id=step.ledger_id)
         entry: LedgerEntry | None = open_attempt(session, 1) if last is None else None
     if last is not None:
         if last.state == ledger.COMPLETED:
@@ -94,7 +136,7 @@ def perform(
                 run_store.add_event(
                     session,
                     run_id=run_id,
-                    task_id=task.id,
+                    task_id=step.task_id,
                     kind="reexecution",
                     actor=actor.SYSTEM,
                     detail={"idempotency_key": last.key, "reason": "in doubt, idempotent"},
@@ -106,37 +148,37 @@ def perform(
             attempt += 1
             with deps.db.begin() as session:
                 entry = open_attempt(session, attempt)
-        result = _execute(executor, params, task, run_id, entry)
-        if _settle(deps, run_id, task, entry, result, max_attempts, hand_failure_to_human):
+        result = _execute(executor, params, step, run_id, entry)
+        if _settle(deps, run_id, step, entry, result, max_attempts, hand_failure_to_human):
             return Outcome(result, attempt)
         entry = None
         time.sleep(deps.retry_backoff_seconds * 2 ** (attempt - 1))
 
 
 def _execute(
-    executor: Executor, params: BaseModel, task: ActionTask, run_id: str, entry: LedgerEntry
+    executor: Executor, params: BaseModel, step: Step, run_id: str, entry: LedgerEntry
 ) -> ActionResult:
     ctx = ExecutionContext(
         run_id=run_id,
-        task_id=task.id,
+        task_id=step.ledger_id,
         attempt=entry.attempt,
         idempotency_key=entry.key,
         intent_at=entry.intent_at,
-        timeout=task.timeout,
+        timeout=step.timeout,
     )
     try:
         return executor.execute(params, ctx)
     except Exception as exc:  # an executor bug must not lose the ledger entry
         return ActionResult(
             status=ResultStatus.FAILED,
-            error=f"executor {task.executor} raised {type(exc).__name__}: {exc}",
+            error=f"executor {step.executor} raised {type(exc).__name__}: {exc}",
         )
 
 
 def _settle(
     deps: EngineDeps,
     run_id: str,
-    task: ActionTask,
+    step: Step,
     entry: LedgerEntry,
     result: ActionResult,
     max_attempts: int,
@@ -154,13 +196,13 @@ def _settle(
     }
     with deps.db.begin() as session:
         ledger.record_result(session, entry=entry, result=stored)
-        if final and not (hand_failure_to_human and not result.ok):
+        if final and step.concludes and not (hand_failure_to_human and not result.ok):
             run_store.transition_task(
                 session,
                 run_id=run_id,
-                task_id=task.id,
+                task_id=step.task_id,
                 status=TaskStatus.SUCCEEDED if result.ok else TaskStatus.FAILED,
-                actor=actor.automation(task.executor),
+                actor=step.actor,
                 output=result.data,
                 error=result.error,
                 detail=evidence,
@@ -169,9 +211,14 @@ def _settle(
             run_store.add_event(
                 session,
                 run_id=run_id,
-                task_id=task.id,
-                kind="attempt_failed",
-                actor=actor.automation(task.executor),
-                detail={**evidence, "attempt": entry.attempt, "error": result.error},
+                task_id=step.task_id,
+                kind="step_result" if final else "attempt_failed",
+                actor=step.actor,
+                detail={
+                    **evidence,
+                    "step": step.ledger_id,
+                    "attempt": entry.attempt,
+                    "error": result.error,
+                },
             )
     return final

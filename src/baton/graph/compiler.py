@@ -33,9 +33,9 @@ def compile_runbook(
 ) -> RunGraph:
     needs = effective_needs(runbook)
     builder: StateGraph[RunState, Any, RunState, RunState] = StateGraph(RunState)
-    for task in runbook.tasks:
+    for task in runbook.steps:
         task_needs = needs[task.id]
-        successors = [t.id for t in runbook.tasks if task.id in needs[t.id]]
+        successors = [t.id for t in runbook.steps if task.id in needs[t.id]]
         if isinstance(task, ActionTask):
             if task.executor not in deps.executors:
                 raise RunbookInvalid([f"task {task.id}: no executor {task.executor!r}"])
@@ -49,7 +49,7 @@ def compile_runbook(
         else:
             raise RunbookInvalid([f"task {task.id}: {task.type} tasks cannot run yet"])
         builder.add_node(task.id, node, destinations=tuple(successors) or (END,))  # type: ignore[call-overload]
-    for task in runbook.tasks:
+    for task in runbook.steps:
         if not needs[task.id]:
             builder.add_edge(START, task.id)
     return builder.compile(checkpointer=checkpointer)
@@ -57,4 +57,4 @@ def compile_runbook(
 
 def recursion_limit(runbook: Runbook) -> int:
     """Supersteps one invocation may take: a chain of every task plus slack, never the default."""
-    return 2 * len(runbook.tasks) + 10
+    return 2 * len(runbook.steps) + 10

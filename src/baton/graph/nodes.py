@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from baton.domain import actor
 from baton.domain.status import ItemKind, TaskStatus
-from baton.graph.actions import perform
+from baton.graph.actions import Step, perform
 from baton.graph.context import template_context, uses_templates
 from baton.graph.deps import EngineDeps
 from baton.graph.items import open_item
@@ -164,6 +164,7 @@ def _resolved(task_id: str, on_failure: str, answer: dict[str, Any]) -> dict[str
 def action_node(
     deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: list[str], successors: list[str]
 ) -> Node:
+    assert task.executor is not None
     executor = deps.executors[task.executor]
 
     def body(state: RunState, run_id: str) -> dict[str, Any]:
@@ -186,7 +187,7 @@ def action_node(
         outcome = perform(
             deps,
             run_id=run_id,
-            task=task,
+            step=Step.of(task),
             executor=executor,
             params=params,
             hand_failure_to_human=to_human,

@@ -105,7 +105,7 @@ class Runner:
                 incident_id=incident_id,
                 requested_by=requested_by,
                 inputs=dict(values),
-                task_types={t.id: t.type for t in loaded.runbook.tasks},
+                task_types={t.id: t.type for t in loaded.runbook.steps},
             )
         return run_id
 

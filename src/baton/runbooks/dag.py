@@ -16,12 +16,12 @@ Needs = Mapping[str, list[str]]
 def effective_needs(rb: Runbook) -> dict[str, list[str]]:
     """Each task's `needs` plus every decision whose `on` lists it, in document order."""
     out: dict[str, list[str]] = {}
-    for task in rb.tasks:
+    for task in rb.steps:
         out.setdefault(task.id, [])
         for need in task.needs:
             if need not in out[task.id]:
                 out[task.id].append(need)
-    for task in rb.tasks:
+    for task in rb.steps:
         if isinstance(task, DecisionTask):
             for branch in task.on.values():
                 for target in branch:

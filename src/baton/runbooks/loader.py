@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -20,6 +20,11 @@ from baton.runbooks.marks import Marks, plain_data
 from baton.runbooks.model import Runbook
 from baton.runbooks.problem import Problem
 from baton.runbooks.validate import validate
+
+if TYPE_CHECKING:
+    from baton.runbooks.catalog import Catalog
+
+M = TypeVar("M", bound=BaseModel)
 
 MAX_BYTES = 1024 * 1024
 """Larger files are refused: a runbook is a page of YAML, not a data dump."""
@@ -37,22 +42,26 @@ class LoadedRunbook:
     source: str
 
 
-def load_runbook(path: Path) -> LoadedRunbook:
-    """Read, parse and validate a runbook file."""
+def load_runbook(path: Path, catalog: Catalog | None = None) -> LoadedRunbook:
+    """Read, parse and validate a runbook file (against `catalog` when given)."""
+    return parse_runbook(read_document(path, "runbook"), str(path), catalog)
+
+
+def read_document(path: Path, what: str) -> str:
+    """The UTF-8 text of a YAML document, or an `InputError` that says why not."""
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise InputError(f"{path}: runbook is {size} bytes; the limit is {MAX_BYTES}")
-        text = path.read_text(encoding="utf-8")
+            raise InputError(f"{path}: {what} is {size} bytes; the limit is {MAX_BYTES}")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such runbook file") from exc
+        raise InputError(f"{path}: no such {what} file") from exc
     except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory, not a runbook file") from exc
+        raise InputError(f"{path}: is a directory, not a {what} file") from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:
-        raise InputError(f"{path}: cannot read runbook ({exc.strerror or exc})") from exc
-    return parse_runbook(text, str(path))
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from exc
 
 
 def _yaml() -> YAML:
@@ -61,10 +70,28 @@ def _yaml() -> YAML:
     return yaml
 
 
-def parse_runbook(text: str, file: str) -> LoadedRunbook:
-    """Parse and validate runbook text; `file` names it in problems."""
+def parse_runbook(text: str, file: str, catalog: Catalog | None = None) -> LoadedRunbook:
+    """Parse and validate runbook text; `file` names it in problems.
+
+    With a `catalog`, pattern tasks are checked against it too (unknown ids, parameters).
+    """
+    runbook, marks, problems = parse_model(text, file, Runbook, what="runbook")
+    problems += validate(runbook, marks, file, catalog)
+    if problems:
+        raise _invalid(problems)
+    return LoadedRunbook(runbook, version_of(runbook), canonical_json(runbook), text)
+
+
+def parse_model(
+    text: str, file: str, model: type[M], *, what: str
+) -> tuple[M, Marks, list[Problem]]:
+    """YAML text → a validated pydantic `model`, the marks of its nodes, and the problems
+    that did not stop it from validating (duplicate keys) for the caller to report with its own.
+
+    Every problem carries file, line and column; fatal ones are raised together.
+    """
     if len(text.encode("utf-8")) > MAX_BYTES:
-        raise RunbookInvalid([Problem(file, None, None, None, "runbook is larger than 1 MiB")])
+        raise RunbookInvalid([Problem(file, None, None, None, f"{what} is larger than 1 MiB")])
     yaml = _yaml()
     try:
         root = yaml.compose(text)
@@ -76,7 +103,7 @@ def parse_runbook(text: str, file: str) -> LoadedRunbook:
     except YAMLError as exc:
         raise RunbookInvalid([Problem(file, None, None, None, f"invalid YAML: {exc}")]) from exc
     if root is None:
-        raise RunbookInvalid([Problem(file, None, None, None, "runbook is empty")])
+        raise RunbookInvalid([Problem(file, None, None, None, f"{what} is empty")])
     report = plain_data(root, lambda node: yaml.constructor.construct_object(node, deep=True))
     data, marks = report.data, report.marks
     problems = [
@@ -85,19 +112,14 @@ def parse_runbook(text: str, file: str) -> LoadedRunbook:
     ]
     if not isinstance(data, dict):
         line, col = marks.at(()) or (None, None)
-        problems.append(
-            Problem(file, line, col, None, "a runbook must be a mapping (id, title, tasks, ...)")
-        )
+        problems.append(Problem(file, line, col, None, f"a {what} must be a mapping"))
         raise _invalid(problems)
     try:
-        runbook = Runbook.model_validate(data)
+        instance = model.model_validate(data)
     except ValidationError as exc:
         problems.extend(_pydantic_problems(exc, data, marks, file))
         raise _invalid(problems) from exc
-    problems.extend(validate(runbook, marks, file))
-    if problems:
-        raise _invalid(problems)
-    return LoadedRunbook(runbook, version_of(runbook), canonical_json(runbook), text)
+    return instance, marks, problems
 
 
 def _invalid(problems: list[Problem]) -> RunbookInvalid:

@@ -11,7 +11,7 @@ import re
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from baton.domain.incident import Severity
 
@@ -90,16 +90,44 @@ class _TaskBase(_Strict):
         return None if value is None else parse_duration(value)
 
 
-class ActionTask(_TaskBase):
-    """Does something to the world through an executor; every effect goes through the ledger."""
+class GateOverride(_Strict):
+    """A runbook's stricter gate for a pattern task: it can add or tighten, never remove."""
 
-    type: Literal["action"]
-    executor: Literal["command", "http", "wait"]
+    approvers: list[str] | None = Field(
+        default=None, description="Subset of the pattern's approver roles."
+    )
+    min_approvals: int | None = Field(default=None, ge=1, le=10)
+    always: bool = Field(default=True, description="Gate even where the pattern is autonomous.")
+
+
+class ActionTask(_TaskBase):
+    """Does something to the world; every effect goes through the ledger.
+
+    Either a catalog `pattern` (gated or autonomous by policy, measured towards promotion)
+    or a raw `executor` for steps that are not recovery patterns (diagnostics, notes).
+    """
+
+    type: Literal["action"] = "action"
+    executor: Literal["command", "http", "wait"] | None = None
+    pattern: str | None = Field(default=None, description="Catalog pattern id.")
     params: dict[str, Any] = Field(default_factory=dict)
     idempotent: bool | None = Field(
         default=None,
-        description="May this action safely run twice? Default: wait and GET/HEAD http only.",
+        description="May this action safely run twice? Default: wait and GET/HEAD http only; "
+        "a pattern's own declaration for pattern tasks.",
     )
+    gate: GateOverride | None = Field(default=None, description="Pattern tasks only.")
+    rationale: str | None = Field(
+        default=None, description="Why this action (template); shown to the approver."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ActionTask:
+        if (self.executor is None) == (self.pattern is None):
+            raise ValueError("an action names exactly one of 'pattern' or 'executor'")
+        if self.gate is not None and self.pattern is None:
+            raise ValueError("'gate' applies to pattern actions only")
+        return self
 
 
 class ApprovalTask(_TaskBase):
@@ -154,11 +182,21 @@ class Runbook(_Strict):
     owner: str = Field(min_length=1)
     triggers: list[Trigger] = Field(default_factory=list)
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    on_start: list[ActionTask] = Field(
+        default_factory=list,
+        description="Pattern actions fired at run start: without a gate where the pattern is "
+        "autonomous in the incident's context, as normal gated tasks elsewhere.",
+    )
     tasks: list[Task] = Field(min_length=1)
 
     @cached_property
+    def steps(self) -> list[AnyTask]:
+        """Every task the run executes: `on_start` actions first, then `tasks`."""
+        return [*self.on_start, *self.tasks]
+
+    @cached_property
     def _by_id(self) -> dict[str, AnyTask]:
-        return {t.id: t for t in self.tasks}
+        return {t.id: t for t in self.steps}
 
     def task(self, task_id: str) -> AnyTask:
         """The task with this id (KeyError if none); nodes ask this on every step."""

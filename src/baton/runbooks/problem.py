@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -23,3 +24,8 @@ class Problem:
                 where += f":{self.column}"
         task = f"task '{self.task_id}': " if self.task_id else ""
         return f"{where}: {task}{self.message}"
+
+
+def suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -6,10 +6,9 @@ Every problem names the file, line, column and task, so a person can go straight
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -25,7 +24,8 @@ from baton.runbooks.model import (
     HumanTask,
     Runbook,
 )
-from baton.runbooks.problem import Problem
+from baton.runbooks.pattern_params import check_params
+from baton.runbooks.problem import Problem, suggest
 from baton.runbooks.template import (
     CONTEXT_NAMES,
     RUN_FIELDS,
@@ -34,20 +34,14 @@ from baton.runbooks.template import (
     environment,
     references,
 )
+from baton.runbooks.walk import strings, under_template
+
+if TYPE_CHECKING:
+    from baton.runbooks.catalog import Catalog
 
 AGENT_REJECTED = "agent tasks arrive with the agents feature"
 
 AnyTask = ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask
-
-
-def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def is_template(value: str) -> bool:
-    """Does this string hold Jinja syntax (and so is checked only after rendering)?"""
-    return "{{" in value or "{%" in value
 
 
 @dataclass
@@ -55,8 +49,10 @@ class _Checker:
     rb: Runbook
     marks: Marks
     file: str
+    catalog: Catalog | None = None
     problems: list[Problem] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
+    entries: list[tuple[Path, AnyTask]] = field(default_factory=list)
     needs: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, path: Path, task_id: str | None, message: str) -> None:
@@ -64,36 +60,37 @@ class _Checker:
         self.problems.append(Problem(self.file, line, col, task_id, message))
 
     def run(self) -> list[Problem]:
-        self.ids = [t.id for t in self.rb.tasks]
-        first: dict[str, int] = {}
-        for i, task in enumerate(self.rb.tasks):
+        self.entries = [(("on_start", j), t) for j, t in enumerate(self.rb.on_start)]
+        self.entries += [(("tasks", i), t) for i, t in enumerate(self.rb.tasks)]
+        self.ids = [t.id for t in self.rb.steps]
+        first: dict[str, Path] = {}
+        for base, task in self.entries:
             if task.id in first:
-                line = (self.marks.at(("tasks", first[task.id], "id")) or (None,))[0]
+                line = (self.marks.at((*first[task.id], "id")) or (None,))[0]
                 at = f" (first on line {line})" if line else ""
-                self.add(("tasks", i, "id"), task.id, f"duplicate task id '{task.id}'{at}")
+                self.add((*base, "id"), task.id, f"duplicate task id '{task.id}'{at}")
             else:
-                first[task.id] = i
-        for i, task in enumerate(self.rb.tasks):
-            self.check_task(i, task)
+                first[task.id] = base
+        for base, task in self.entries:
+            self.check_task(base, task)
         # Graph checks use the known ids only; unknown ones were reported above.
         full = dag.effective_needs(self.rb)
         self.needs = {t: [n for n in deps if n in full and n != t] for t, deps in full.items()}
         if cycle := dag.find_cycle(self.needs):
-            i = self.ids.index(cycle[0])
-            self.add(("tasks", i, "id"), cycle[0], "dependency cycle: " + " -> ".join(cycle))
-        for i, task in enumerate(self.rb.tasks):
-            self.check_templates(i, task)
+            base = self.entries[self.ids.index(cycle[0])][0]
+            self.add((*base, "id"), cycle[0], "dependency cycle: " + " -> ".join(cycle))
+        for base, task in self.entries:
+            self.check_templates(base, task)
         return self.problems
 
-    def check_task(self, i: int, task: AnyTask) -> None:
-        base: Path = ("tasks", i)
+    def check_task(self, base: Path, task: AnyTask) -> None:
         if isinstance(task, AgentTask):
             self.add((*base, "type"), task.id, AGENT_REJECTED)
         for j, need in enumerate(task.needs):
             if need == task.id:
                 self.add((*base, "needs", j), task.id, "a task cannot need itself")
             elif need not in self.ids:
-                hint = _suggest(need, self.ids)
+                hint = suggest(need, self.ids)
                 self.add((*base, "needs", j), task.id, f"needs unknown task '{need}'{hint}")
         if not isinstance(task, ActionTask):
             if task.on_failure == "human":
@@ -105,12 +102,48 @@ class _Checker:
             if task.retries:
                 self.add((*base, "retries"), task.id, "retries apply to action tasks only")
         if isinstance(task, DecisionTask):
-            self.check_decision(i, task)
+            self.check_decision(base, task)
         if isinstance(task, ActionTask):
-            self.check_params(i, task)
+            if base[0] == "on_start" and task.pattern is None:
+                self.add(base, task.id, "on_start lists pattern actions only")
+            if base[0] == "on_start" and task.needs:
+                self.add((*base, "needs"), task.id, "on_start actions fire first: no needs")
+            if task.pattern is not None:
+                self.check_pattern(base, task)
+            else:
+                self.check_params(base, task)
 
-    def check_decision(self, i: int, task: DecisionTask) -> None:
-        base: Path = ("tasks", i)
+    def check_pattern(self, base: Path, task: ActionTask) -> None:
+        if self.catalog is None:
+            return
+        assert task.pattern is not None
+        if task.pattern not in self.catalog:
+            hint = suggest(task.pattern, list(self.catalog))
+            self.add((*base, "pattern"), task.id, f"unknown pattern '{task.pattern}'{hint}")
+            return
+        pattern = self.catalog[task.pattern].pattern
+        concrete = {k: v for k, v in task.params.items() if not under_template(task.params, (k,))}
+        _, problems = check_params(pattern, concrete)
+        for problem in problems:
+            if problem.startswith("missing required") and any(
+                under_template(task.params, (k,)) for k in task.params
+            ):
+                name = problem.split("'")[1]
+                if name in task.params:
+                    continue
+            self.add((*base, "params"), task.id, problem)
+        if task.gate is not None and task.gate.approvers is not None:
+            wider = sorted(set(task.gate.approvers) - set(pattern.approvers))
+            if wider:
+                allowed = ", ".join(pattern.approvers)
+                self.add(
+                    (*base, "gate", "approvers"),
+                    task.id,
+                    f"gate approvers {', '.join(wider)} are not approvers of pattern "
+                    f"{pattern.id} ({allowed}); a runbook can narrow a gate, never widen it",
+                )
+
+    def check_decision(self, base: Path, task: DecisionTask) -> None:
         seen: set[str] = set()
         for k, option in enumerate(task.options):
             if option in seen:
@@ -124,14 +157,14 @@ class _Checker:
                     (*base, "on", option),
                     task.id,
                     f"'on' names option '{option}' that is not in options"
-                    + _suggest(option, task.options),
+                    + suggest(option, task.options),
                 )
             for k, target in enumerate(targets):
                 path = (*base, "on", option, k)
                 if target == task.id:
                     self.add(path, task.id, "a decision cannot lead to itself")
                 elif target not in self.ids:
-                    hint = _suggest(target, self.ids)
+                    hint = suggest(target, self.ids)
                     self.add(
                         path, task.id, f"option '{option}' leads to unknown task '{target}'{hint}"
                     )
@@ -140,32 +173,32 @@ class _Checker:
                 base, task.id, "a decision needs 'choose' (from data) or 'assignee' (a person)"
             )
 
-    def check_params(self, i: int, task: ActionTask) -> None:
-        model = EXECUTOR_PARAMS.get(task.executor)
+    def check_params(self, base: Path, task: ActionTask) -> None:
+        model = EXECUTOR_PARAMS.get(task.executor or "")
         if model is None:  # the model's Literal makes this unreachable today
-            self.add(("tasks", i, "executor"), task.id, f"unknown executor '{task.executor}'")
+            self.add((*base, "executor"), task.id, f"unknown executor '{task.executor}'")
             return
         try:
             model.model_validate(task.params)
         except ValidationError as exc:
             for err in exc.errors():
                 loc = tuple(err["loc"])
-                if _under_template(task.params, loc):
+                if under_template(task.params, loc):
                     continue  # checked again once rendered, by the executor
-                path: Path = ("tasks", i, "params", *loc)
+                path: Path = (*base, "params", *loc)
                 if err["type"] == "missing":
                     self.add(path[:-1], task.id, f"params: missing required field '{loc[-1]}'")
                 elif err["type"] == "extra_forbidden":
                     known = list(model.model_fields)
-                    hint = _suggest(str(loc[-1]), known)
+                    hint = suggest(str(loc[-1]), known)
                     msg = f"params: unknown field '{loc[-1]}' for executor '{task.executor}'"
                     self.add(path, task.id, msg + hint)
                 else:
                     where = ".".join(str(p) for p in loc)
                     self.add(path, task.id, f"params.{where}: {err['msg']}")
 
-    def check_templates(self, i: int, task: AnyTask) -> None:
-        for path, text, expression in _template_fields(i, task):
+    def check_templates(self, base: Path, task: AnyTask) -> None:
+        for path, text, expression in _template_fields(base, task):
             if (reason := check_syntax(text, expression=expression)) is not None:
                 self.add(path, task.id, f"{_label(path)}: template syntax error: {reason}")
                 continue
@@ -185,15 +218,15 @@ class _Checker:
             return None
         key = ref[1]
         if head == "inputs" and key not in self.rb.inputs:
-            return f"'{dotted}' uses undeclared input '{key}'" + _suggest(key, list(self.rb.inputs))
+            return f"'{dotted}' uses undeclared input '{key}'" + suggest(key, list(self.rb.inputs))
         if head == "run" and key not in RUN_FIELDS:
-            return f"'{dotted}': run has no field '{key}'" + _suggest(key, sorted(RUN_FIELDS))
+            return f"'{dotted}': run has no field '{key}'" + suggest(key, sorted(RUN_FIELDS))
         if head == "incident" and key not in Incident.model_fields:
             known = list(Incident.model_fields)
-            return f"'{dotted}': incident has no field '{key}'" + _suggest(key, known)
+            return f"'{dotted}': incident has no field '{key}'" + suggest(key, known)
         if head == "tasks":
             if key not in self.ids:
-                return f"'{dotted}' refers to unknown task '{key}'" + _suggest(key, self.ids)
+                return f"'{dotted}' refers to unknown task '{key}'" + suggest(key, self.ids)
             broken = any(n not in self.ids for n in self.rb.task(task_id).needs)
             if not broken and key not in dag.reachable(self.needs, task_id):
                 # (with a misspelt need, the typo is the problem worth reporting)
@@ -215,40 +248,17 @@ def _label(path: Path) -> str:
     return out
 
 
-def _under_template(params: Any, loc: tuple[Any, ...]) -> bool:
-    """Is the value at `loc` (or a value enclosing it) a template string?"""
-    value = params
-    for part in loc:
-        if isinstance(value, str):
-            break
-        try:
-            value = value[part]
-        except (KeyError, IndexError, TypeError):
-            return False
-    return isinstance(value, str) and is_template(value)
-
-
-def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, (*path, k))
-    elif isinstance(value, list):
-        for k, v in enumerate(value):
-            yield from _strings(v, (*path, k))
-
-
-def _template_fields(i: int, task: AnyTask) -> Iterator[tuple[Path, str, bool]]:
+def _template_fields(base: Path, task: AnyTask) -> Iterator[tuple[Path, str, bool]]:
     """(path, text, is_expression) of every string the runtime renders or evaluates."""
-    base: Path = ("tasks", i)
     if task.when is not None:
         yield (*base, "when"), task.when, True
     if isinstance(task, DecisionTask) and task.choose is not None:
         yield (*base, "choose"), task.choose, True
     if isinstance(task, ActionTask):
-        for path, text in _strings(task.params, (*base, "params")):
+        for path, text in strings(task.params, (*base, "params")):
             yield path, text, False
+        if task.rationale is not None:
+            yield (*base, "rationale"), task.rationale, False
     if isinstance(task, ApprovalTask):
         for k, text in enumerate(task.shows):
             yield (*base, "shows", k), text, False
@@ -256,6 +266,11 @@ def _template_fields(i: int, task: AnyTask) -> Iterator[tuple[Path, str, bool]]:
         yield (*base, "instructions"), task.instructions, False
 
 
-def validate(rb: Runbook, marks: Marks | None = None, file: str = "<runbook>") -> list[Problem]:
-    """Every semantic problem of `rb`; `marks` (from the loader) adds lines and columns."""
-    return _Checker(rb, marks or Marks(), file).run()
+def validate(
+    rb: Runbook, marks: Marks | None = None, file: str = "<runbook>", catalog: Catalog | None = None
+) -> list[Problem]:
+    """Every semantic problem of `rb`; `marks` (from the loader) adds lines and columns.
+
+    With a `catalog`, pattern ids and their parameters are checked too.
+    """
+    return _Checker(rb, marks or Marks(), file, catalog).run()
