@@ -14,6 +14,9 @@ from baton.evidence import checkpoints
 from baton.evidence.keys import Signer, load_signer
 from baton.graph.deps import EngineDeps
 from baton.graph.runner import Runner
+from baton.policies.freeze import load_calendar
+from baton.policies.people import load_directory
+from baton.runbooks.catalog import Catalog, load_catalog
 from baton.settings import Settings
 from baton.store import audit
 from baton.store.db import Database, open_database, prepare_sqlite
@@ -83,6 +86,15 @@ def checkpoint_after_runs(db: Database, signer: Signer | None) -> Callable[[str]
     return after_run
 
 
+def open_catalog(settings: Settings) -> Catalog:
+    """The pattern catalog in use: `BATON_PATTERNS_DIR`, else `./runbooks/patterns`, else
+    the starter catalog shipped beside this checkout; none found → an empty catalog."""
+    for directory in settings.pattern_dirs:
+        if directory.is_dir():
+            return load_catalog(directory)
+    return Catalog({}, "(no catalog)")
+
+
 def build_runtime(settings: Settings) -> Runtime:
     db = open_database(settings)
     saver, conn = open_checkpointer(settings)
@@ -92,6 +104,9 @@ def build_runtime(settings: Settings) -> Runtime:
         executors=build_executors(settings),
         retry_backoff_seconds=settings.retry_backoff_seconds,
         after_run=checkpoint_after_runs(db, signer),
+        catalog=open_catalog(settings),
+        freeze=load_calendar(settings.freeze_path),
+        directory=load_directory(settings.people_path),
     )
     runner = Runner(deps, saver, RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds))
     return Runtime(settings, db, runner, conn, signer)

@@ -55,6 +55,17 @@ class Settings(BaseSettings):
         "packs; default $BATON_HOME/keys/audit-ed25519.pem (create it with `baton keys init`).",
     )
 
+    patterns_dir: Path | None = Field(
+        default=None, description="Pattern catalog directory; default ./runbooks/patterns."
+    )
+    people_file: Path | None = Field(
+        default=None,
+        description="People directory (user → roles); default $BATON_HOME/people.yaml.",
+    )
+    freeze_file: Path | None = Field(
+        default=None, description="Change freeze calendar; default $BATON_HOME/freeze.yaml."
+    )
+
     model_provider: Literal["offline", "openai"] = Field(
         default="offline",
         description="Who reasons for agents: 'offline' (deterministic, no network) or 'openai' "
@@ -68,6 +79,22 @@ class Settings(BaseSettings):
     agent_max_tool_calls: int = Field(default=12, ge=1, description="Tool calls per agent task.")
     agent_max_tokens: int = Field(default=20000, ge=1, description="Tokens per agent task.")
     agent_timeout_seconds: float = Field(default=120.0, gt=0, description="Wall clock per task.")
+
+    @property
+    def pattern_dirs(self) -> list[Path]:
+        """Where to look for the catalog, first match wins."""
+        if self.patterns_dir is not None:
+            return [self.patterns_dir]
+        shipped = Path(__file__).resolve().parents[2] / "runbooks" / "patterns"
+        return [Path("runbooks/patterns"), shipped]
+
+    @property
+    def people_path(self) -> Path:
+        return self.people_file or self.home / "people.yaml"
+
+    @property
+    def freeze_path(self) -> Path:
+        return self.freeze_file or self.home / "freeze.yaml"
 
     @property
     def data_dir(self) -> Path:

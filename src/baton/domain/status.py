@@ -50,6 +50,10 @@ class ItemKind(StrEnum):
     HUMAN = "human"
     DECISION = "decision"
     FALLBACK = "fallback"
+    VERIFY = "verify"
+    """A person confirms that a pattern's action worked (its `verify: human`)."""
+    REVIEW = "review"
+    """After-the-fact review of a break-glass approval; never blocks the run."""
 
 
 class ItemStatus(StrEnum):

@@ -39,7 +39,13 @@ FORMAT = "baton-evidence/1"
 _SELECT = (
     "SELECT seq FROM audit_events WHERE run_id = :run"
     " OR (:incident IS NOT NULL AND (incident_id = :incident"
-    " OR run_id IN (SELECT id FROM runs WHERE incident_id = :incident))) ORDER BY seq"
+    " OR run_id IN (SELECT id FROM runs WHERE incident_id = :incident)))"
+    " OR (:pattern IS NOT NULL AND ((pattern_id = :pattern AND (:context IS NULL"
+    " OR run_id IS NULL OR run_id IN (SELECT run_id FROM pattern_runs WHERE pattern_id = :pattern"
+    " AND context_key = :context)))"
+    " OR run_id IN (SELECT run_id FROM pattern_runs WHERE pattern_id = :pattern"
+    " AND (:context IS NULL OR context_key = :context))))"
+    " ORDER BY seq"
 )
 
 
@@ -70,16 +76,40 @@ class Exported:
 
 
 def export(
-    db: Database, signer: Signer, out: Path, *, incident: str | None = None, run: str | None = None
+    db: Database,
+    signer: Signer,
+    out: Path,
+    *,
+    incident: str | None = None,
+    run: str | None = None,
+    pattern: str | None = None,
+    context: str | None = None,
 ) -> Exported:
-    """Sign a checkpoint covering the log now, then write the pack for the scope."""
-    if (incident is None) == (run is None):
-        raise InputError("export one scope: --incident ID or --run ID")
-    scope = f"incident {incident}" if incident else f"run {run}"
+    """Sign a checkpoint covering the log now, then write the pack for the scope.
+
+    A pattern scope holds the pattern's ledger events (promotions, demotions) and every
+    event of the runs that count as its evidence, optionally in one condition `context`.
+    """
+    if sum(x is not None for x in (incident, run, pattern)) != 1:
+        raise InputError("export one scope: --incident ID, --run ID or a pattern")
+    scope = (
+        f"incident {incident}"
+        if incident
+        else f"run {run}"
+        if run
+        else f"pattern {pattern}" + (f" in {context}" if context else "")
+    )
     checkpoint = checkpoints.sign_now(db, signer)
     with db.read() as session:
         conn = sql.connection(session)
-        seqs = [row[0] for row in sql.execute(conn, _SELECT, {"run": run, "incident": incident})]
+        seqs = [
+            row[0]
+            for row in sql.execute(
+                conn,
+                _SELECT,
+                {"run": run, "incident": incident, "pattern": pattern, "context": context},
+            )
+        ]
         if not seqs or checkpoint is None:
             raise InputError(f"no audit events for {scope}")
         wanted = set(seqs)
@@ -102,7 +132,8 @@ def export(
     manifest = audit.canonical_json(
         {
             "format": FORMAT,
-            "scope": {"incident": incident, "run": run},
+            "scope": {"incident": incident, "run": run}
+            | ({"pattern": pattern, "context": context} if pattern else {}),
             "checkpoint": checkpoint.__dict__,
             "key_id": signer.key_id,
             "files": {name: _sha(data) for name, data in sorted(files.items())},
@@ -193,7 +224,13 @@ def _verify(contents: dict[str, bytes], expected: Ed25519PublicKey | None) -> Bu
         if problem:
             return BundleReport(False, f"event {record.get('seq')}: {problem}")
     scope = manifest["scope"]
-    what = f"incident {scope['incident']}" if scope.get("incident") else f"run {scope['run']}"
+    what = (
+        f"incident {scope['incident']}"
+        if scope.get("incident")
+        else f"run {scope['run']}"
+        if scope.get("run")
+        else f"pattern {scope.get('pattern')}"
+    )
     return BundleReport(
         True,
         f"ok: {count} events of {what}, each included in the checkpoint of"

@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from baton.domain.status import ItemKind, ItemStatus, RunStatus, TaskStatus
-from baton.errors import Conflict, Forbidden, InputError
+from baton.errors import Conflict, InputError
+from baton.graph.items import open_staged_item
+from baton.policies.people import Directory
+from baton.policies.sod import Answerer, Ask, check_answer
+from baton.runbooks.catalog import Catalog
 from baton.runbooks.inputs import resolve_values
 from baton.runbooks.model import DecisionTask, HumanTask, Runbook
+from baton.runbooks.pattern_params import check_params
 from baton.store import audit
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.models import PendingItemRow, RunRow
+from baton.tools.executors.base import is_secret_name
 
 VERDICTS: dict[str, set[str]] = {
     ItemKind.APPROVAL: {"approve", "reject"},
     ItemKind.HUMAN: {"complete", "fail"},
     ItemKind.DECISION: {"choose"},
     ItemKind.FALLBACK: {"complete", "fail"},
+    ItemKind.VERIFY: {"complete", "fail"},
+    ItemKind.REVIEW: {"complete", "fail"},
 }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One person's answer as given: verdict, comment, and what comes with it."""
+
+    by: str
+    verdict: str
+    comment: str | None = None
+    outputs: dict[str, object] = field(default_factory=dict)
+    choice: str | None = None
+    changes: dict[str, object] = field(default_factory=dict)
+    """Parameter changes to a pattern proposal (approve only; shadow mode counts them)."""
+    break_glass: bool = False
 
 
 def record_answer(
@@ -29,44 +52,52 @@ def record_answer(
     item: PendingItemRow,
     run: RunRow,
     runbook: Runbook,
-    by: str,
-    verdict: str,
-    comment: str | None,
-    outputs: dict[str, object],
-    choice: str | None,
+    answer: Answer,
+    directory: Directory,
+    catalog: Catalog,
 ) -> bool:
     """Check and record one person's answer; True once the item is settled.
 
     Raises (and the caller's transaction records nothing) for a stale or answered item,
-    a verdict that does not fit the item, self-approval, a second answer by the same
-    person, or outputs that do not match the task's declared outputs.
+    a verdict that does not fit the item, a separation-of-duties breach (self-approval, an
+    agent, a missing role, a second answer by the same person), or outputs and parameter
+    changes that do not fit the task.
     """
+    by, verdict = answer.by, answer.verdict
     if item.status != ItemStatus.PENDING:
         raise Conflict(f"item {item.id} is already {item.status}; nothing changed")
-    task_row = run_store.get_task(session, run_id=run.id, task_id=item.task_id)
-    if RunStatus(run.status).terminal or task_row.status != TaskStatus.WAITING:
-        raise Conflict(f"item {item.id} is stale: run {run.id} no longer waits on it")
     kind = ItemKind(item.kind)
+    if kind is not ItemKind.REVIEW:
+        task_row = run_store.get_task(session, run_id=run.id, task_id=item.task_id)
+        if RunStatus(run.status).terminal or task_row.status != TaskStatus.WAITING:
+            raise Conflict(f"item {item.id} is stale: run {run.id} no longer waits on it")
     if verdict not in VERDICTS[kind]:
         allowed = " or ".join(sorted(VERDICTS[kind]))
         raise InputError(f"item {item.id} is a {kind} item: answer it with {allowed}")
-    task = runbook.task(item.task_id)
-    if kind is ItemKind.APPROVAL and by == run.requested_by:
-        raise Forbidden(f"{by} requested this run and cannot approve its gates")
     earlier = item_store.decisions(session, item_id=item.id)
-    if any(d.actor == by for d in earlier):
-        raise Conflict(f"{by} already answered item {item.id}; nothing changed")
+    proposers = {item.requested_by, run.requested_by} if kind is ItemKind.APPROVAL else set()
+    if kind is ItemKind.REVIEW:
+        proposers = {item.requested_by}  # who broke the glass does not review it
+    roles_held = check_answer(
+        Answerer(by, answer.break_glass and verdict == "approve", answer.comment),
+        Ask(kind.value, frozenset(proposers), tuple(item.roles), tuple(d.actor for d in earlier)),
+        directory,
+    )
+    if answer.break_glass and verdict != "approve":
+        raise InputError("break-glass applies to approvals only")
+    task = runbook.task(item.task_id)
     values: dict[str, object] = {}
-    if isinstance(task, HumanTask) and verdict == "complete":
-        values = dict(resolve_values(task.outputs, outputs, what="output"))
-    elif outputs:
+    if isinstance(task, HumanTask) and not item.stage and verdict == "complete":
+        values = dict(resolve_values(task.outputs, answer.outputs, what="output"))
+    elif answer.outputs:
         raise InputError(f"item {item.id} takes no outputs")
+    changes = _changes(item, task, answer, catalog)
     if kind is ItemKind.DECISION:
         assert isinstance(task, DecisionTask)
-        if choice not in task.options:
-            raise InputError(f"choose one of {', '.join(task.options)} (got {choice!r})")
+        if answer.choice not in task.options:
+            raise InputError(f"choose one of {', '.join(task.options)} (got {answer.choice!r})")
     item_store.add_decision(
-        session, item_id=item.id, actor=by, verdict=verdict, comment=comment, outputs=values
+        session, item_id=item.id, actor=by, verdict=verdict, comment=answer.comment, outputs=values
     )
     audit.append(
         session,
@@ -74,51 +105,120 @@ def record_answer(
         kind="item_decision",
         payload={
             "verdict": verdict,
-            "comment": comment,
+            "comment": answer.comment,
             "outputs": values,
-            "choice": choice,
+            "choice": answer.choice,
             "content_hash": item.content_hash,
+            **({"changes": changes} if changes else {}),
+            "roles": roles_held,
+            "roles_checked": directory.enforced,
+            **({"break_glass": True, "severity": "high"} if answer.break_glass else {}),
         },
         run=run.id,
         task=item.task_id,
         item=item.id,
     )
-    if verdict == "approve" and len(earlier) + 1 < item.min_approvals:
+    approvals = [d.actor for d in earlier if d.verdict == "approve"] + [by]
+    if verdict == "approve" and not answer.break_glass and len(approvals) < item.min_approvals:
         return False
-    status, reason, output = _verdict(kind, verdict, by, comment, values, choice, earlier)
-    answer: dict[str, Any] = {"status": status.value, "reason": reason, "by": by}
-    if choice is not None:
-        answer["choice"] = choice
-    item_store.answer_item(session, item=item, answer=answer)
-    run_store.transition_task(
-        session,
-        run_id=item.run_id,
-        task_id=item.task_id,
-        status=status,
-        actor=by,
-        output=output,
-        error=reason if status is TaskStatus.FAILED else None,
-        detail={"item_id": item.id, "verdict": verdict, "comment": comment},
-    )
+    status, reason, output = _verdict(kind, answer, values, approvals)
+    settled: dict[str, Any] = {"status": status.value, "reason": reason, "by": by}
+    if answer.choice is not None:
+        settled["choice"] = answer.choice
+    if item.stage == "gate" and verdict == "approve":
+        settled |= {
+            "approved_by": approvals,
+            "approved_hash": item.content.get("proposal_hash"),
+            "changes": changes or None,
+            "changed": bool(changes),
+            "break_glass": answer.break_glass,
+        }
+    item_store.answer_item(session, item=item, answer=settled)
+    if answer.break_glass:
+        _open_review(session, item, by, answer.comment or "")
+    if not item.stage:  # staged items (pattern gate, verification) are consumed by their node
+        run_store.transition_task(
+            session,
+            run_id=item.run_id,
+            task_id=item.task_id,
+            status=status,
+            actor=by,
+            output=output,
+            error=reason if status is TaskStatus.FAILED else None,
+            detail={"item_id": item.id, "verdict": verdict, "comment": answer.comment},
+        )
     return True
 
 
+def _changes(
+    item: PendingItemRow, task: Any, answer: Answer, catalog: Catalog
+) -> dict[str, object]:
+    """Validated parameter changes to a pattern proposal, or {} when there are none."""
+    if not answer.changes:
+        return {}
+    if item.stage != "gate" or answer.verdict != "approve":
+        raise InputError(f"item {item.id} takes no parameter changes")
+    if item.min_approvals > 1:
+        raise InputError(
+            "a gate that needs several approvers approves the proposal as shown; "
+            "reject it and propose again with other parameters"
+        )
+    pattern = catalog.require(task.pattern).pattern
+    secret = sorted(k for k in answer.changes if is_secret_name(k) or k.endswith("_key"))
+    if secret:
+        raise InputError(f"secret parameters cannot be changed at approval: {', '.join(secret)}")
+    shown = dict(item.content.get("proposal", {}).get("params", {}))
+    merged = {**shown, **answer.changes}
+    checked, problems = check_params(pattern, merged)
+    if problems:
+        raise InputError("; ".join(problems))
+    return {k: checked[k] for k in answer.changes if checked.get(k) != shown.get(k)}
+
+
+def _open_review(session: Session, item: PendingItemRow, by: str, reason: str) -> None:
+    """Break-glass is reviewed after the fact by somebody else; the run does not wait."""
+    audit.append(
+        session,
+        actor=by,
+        kind="break_glass",
+        payload={"reason": reason, "severity": "high", "gate_item": item.id},
+        run=item.run_id,
+        task=item.task_id,
+        item=item.id,
+    )
+    open_staged_item(
+        session,
+        run_id=item.run_id,
+        task_id=item.task_id,
+        kind=ItemKind.REVIEW,
+        title=f"Review break-glass approval: {item.title}",
+        content={
+            "task": item.task_id,
+            "kind": ItemKind.REVIEW.value,
+            "broke_glass": by,
+            "reason": reason,
+            "gate_item": item.id,
+            "gate_content_hash": item.content_hash,
+        },
+        roles=list(item.roles),
+        min_approvals=1,
+        timeout=None,
+        stage="review",
+        requested_by=by,
+        waits=False,
+    )
+
+
 def _verdict(
-    kind: ItemKind,
-    verdict: str,
-    by: str,
-    comment: str | None,
-    values: dict[str, object],
-    choice: str | None,
-    earlier: list[Any],
+    kind: ItemKind, answer: Answer, values: dict[str, object], approvers: list[str]
 ) -> tuple[TaskStatus, str | None, dict[str, Any]]:
+    verdict, by, comment, choice = answer.verdict, answer.by, answer.comment, answer.choice
     note = f": {comment}" if comment else ""
     if verdict == "reject":
         return TaskStatus.FAILED, f"rejected by {by}{note}", {"rejected_by": by}
     if verdict == "fail":
         return TaskStatus.FAILED, f"marked failed by {by}{note}", {"failed_by": by}
     if kind is ItemKind.APPROVAL:
-        approvers = [d.actor for d in earlier if d.verdict == "approve"] + [by]
         return TaskStatus.SUCCEEDED, None, {"approved_by": approvers, "comment": comment}
     if kind is ItemKind.DECISION:
         return TaskStatus.SUCCEEDED, None, {"choice": choice, "decided_by": by}

@@ -20,7 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 from baton.domain.status import ItemKind
 from baton.errors import RunbookInvalid
 from baton.graph.deps import EngineDeps
-from baton.graph.nodes import action_node, decision_node, gate_node
+from baton.graph.nodes import action_node, decision_node, gate_node, pattern_node
 from baton.graph.state import RunState
 from baton.runbooks.dag import effective_needs
 from baton.runbooks.model import ActionTask, DecisionTask, Runbook
@@ -36,7 +36,10 @@ def compile_runbook(
     for task in runbook.steps:
         task_needs = needs[task.id]
         successors = [t.id for t in runbook.steps if task.id in needs[t.id]]
-        if isinstance(task, ActionTask):
+        if isinstance(task, ActionTask) and task.pattern is not None:
+            deps.catalog.require(task.pattern)
+            node = pattern_node(deps, runbook, task, task_needs, successors)
+        elif isinstance(task, ActionTask):
             if task.executor not in deps.executors:
                 raise RunbookInvalid([f"task {task.id}: no executor {task.executor!r}"])
             node = action_node(deps, runbook, task, task_needs, successors)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from baton.policies.freeze import FreezeCalendar
+from baton.policies.people import Directory
+from baton.runbooks.catalog import Catalog
 from baton.store.db import Database
 from baton.tools.executors.base import Executor
 
@@ -16,3 +19,6 @@ class EngineDeps:
     retry_backoff_seconds: float = 1.0
     after_run: Callable[[str], None] | None = None
     """Called once a run has finished (the runtime signs an audit checkpoint there)."""
+    catalog: Catalog = field(default_factory=lambda: Catalog({}))
+    freeze: FreezeCalendar = field(default_factory=FreezeCalendar)
+    directory: Directory = field(default_factory=Directory)

@@ -76,11 +76,46 @@ def open_item(
     existing = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id)
     if existing is not None:
         return existing
-    run = run_store.get_run(session, run_id=run_id)
     title, content, roles, min_approvals = item_content(
         session, run_id=run_id, runbook=runbook, task_id=task_id, kind=kind
     )
-    timeout = runbook.task(task_id).timeout
+    return open_staged_item(
+        session,
+        run_id=run_id,
+        task_id=task_id,
+        kind=kind,
+        title=title,
+        content=content,
+        roles=roles,
+        min_approvals=min_approvals,
+        timeout=runbook.task(task_id).timeout,
+    )
+
+
+def open_staged_item(
+    session: Session,
+    *,
+    run_id: str,
+    task_id: str,
+    kind: ItemKind,
+    title: str,
+    content: dict[str, Any],
+    roles: list[str],
+    min_approvals: int,
+    timeout: float | None,
+    stage: str = "",
+    requested_by: str | None = None,
+    waits: bool = True,
+) -> PendingItemRow:
+    """Open an item (once per task and stage), audit what it shows, park the task on it.
+
+    `requested_by` is whoever proposed what the item asks about (default: the run's
+    requester); `waits=False` opens an item the run does not wait for (a review).
+    """
+    existing = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id, stage=stage)
+    if existing is not None:
+        return existing
+    requester = requested_by or run_store.get_run(session, run_id=run_id).requested_by
     item = item_store.create_item(
         session,
         run_id=run_id,
@@ -89,10 +124,11 @@ def open_item(
         title=title,
         content=content,
         content_hash=content_hash(content),
-        requested_by=run.requested_by,
+        requested_by=requester,
         roles=roles,
         min_approvals=min_approvals,
         due_at=utcnow() + timedelta(seconds=timeout) if timeout else None,
+        stage=stage,
     )
     audit.append(
         session,
@@ -100,24 +136,26 @@ def open_item(
         kind="item_opened",
         payload={
             "kind": kind.value,
+            **({"stage": stage} if stage else {}),
             "title": title,
             "content": content,
             "content_hash": item.content_hash,
             "roles": roles,
             "min_approvals": min_approvals,
-            "requested_by": run.requested_by,
+            "requested_by": requester,
             "due_at": audit.rfc3339(item.due_at) if item.due_at else None,
         },
         run=run_id,
         task=task_id,
         item=item.id,
     )
-    run_store.transition_task(
-        session,
-        run_id=run_id,
-        task_id=task_id,
-        status=TaskStatus.WAITING,
-        actor=actor.SYSTEM,
-        detail={"item_id": item.id, "kind": kind.value},
-    )
+    if waits:
+        run_store.transition_task(
+            session,
+            run_id=run_id,
+            task_id=task_id,
+            status=TaskStatus.WAITING,
+            actor=actor.SYSTEM,
+            detail={"item_id": item.id, "kind": kind.value},
+        )
     return item

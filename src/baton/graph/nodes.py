@@ -27,6 +27,7 @@ from baton.graph.actions import Step, perform
 from baton.graph.context import template_context, uses_templates
 from baton.graph.deps import EngineDeps
 from baton.graph.items import open_item
+from baton.graph.patterns import PatternTask
 from baton.graph.rules import Verdict, precheck
 from baton.graph.state import RunState, TaskState
 from baton.runbooks.model import ActionTask, DecisionTask, Runbook
@@ -254,5 +255,27 @@ def decision_node(
             by=actor.automation("decision"),
             choice=choice,
         )
+
+    return guarded(task.id, needs, successors, body)
+
+
+def pattern_node(
+    deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: list[str], successors: list[str]
+) -> Node:
+    """A catalog pattern: gated or autonomous by policy, verified, counted for promotion."""
+
+    def body(state: RunState, run_id: str) -> dict[str, Any]:
+        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
+        if skipped is not None:
+            return skipped
+        end = PatternTask(deps, runbook, task, run_id).visit()
+        if end.status is TaskStatus.WAITING:
+            if end.reason == "fallback":
+                return _await_person(deps, runbook, run_id, task.id, ItemKind.FALLBACK)
+            return _update(task.id, TaskStatus.WAITING)
+        update = _update(task.id, end.status)
+        if end.status is TaskStatus.FAILED and task.on_failure != "continue":
+            update["halt"] = f"task {task.id} failed: {end.reason}"
+        return update
 
     return guarded(task.id, needs, successors, body)

@@ -20,7 +20,7 @@ from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import ItemStatus, RunStatus, TaskStatus
 from baton.errors import BatonError, Conflict, Forbidden, InputError, RunLocked
-from baton.graph.answers import record_answer
+from baton.graph.answers import Answer, record_answer
 from baton.graph.compiler import RunGraph, compile_runbook, recursion_limit
 from baton.graph.deps import EngineDeps
 from baton.graph.state import initial_state
@@ -175,16 +175,19 @@ class Runner:
             answered = [
                 t
                 for t in parked
-                if (i := item_store.get_item_for_task(session, run_id=run_id, task_id=t))
-                and i.answer is not None
+                if any(
+                    i.status == ItemStatus.ANSWERED
+                    for i in item_store.open_items_for_task(session, run_id=run_id, task_id=t)
+                )
             ]
         return Command(goto=answered) if answered else None
 
     def _withdraw(self, session: Any, run_id: str, tasks: list[str], by: str, reason: str) -> None:
         """Cancel the open items of parked tasks; their nodes then conclude as cancelled."""
         for task_id in tasks:
-            item = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id)
-            if item is not None and item.status == ItemStatus.PENDING:
+            for item in item_store.open_items_for_task(session, run_id=run_id, task_id=task_id):
+                if item.status != ItemStatus.PENDING:
+                    continue
                 item_store.mark(session, item_id=item.id, status=ItemStatus.CANCELLED)
                 run_store.add_event(
                     session,
@@ -246,6 +249,8 @@ class Runner:
         comment: str | None = None,
         outputs: Mapping[str, object] | None = None,
         choice: str | None = None,
+        changes: Mapping[str, object] | None = None,
+        break_glass: bool = False,
     ) -> AnswerOutcome:
         """Record a person's answer to a pending item, then advance the run if it is settled.
 
@@ -255,9 +260,16 @@ class Runner:
             item = item_store.get_item(session, item_id=item_id)
             version = run_store.get_run(session, run_id=item.run_id).runbook_version
         runbook, _ = self.graph_for(version)
+        given = Answer(
+            by,
+            verdict,
+            comment,
+            dict(outputs or {}),
+            choice,
+            dict(changes or {}),
+            break_glass,
+        )
         try:
-            if not actor.is_human(by):
-                raise Forbidden(f"only people answer items; {by} is not a person")
             with self.deps.db.write() as session:
                 item = item_store.get_item(session, item_id=item_id)
                 run = run_store.get_run(session, run_id=item.run_id)
@@ -266,11 +278,9 @@ class Runner:
                     item=item,
                     run=run,
                     runbook=runbook,
-                    by=by,
-                    verdict=verdict,
-                    comment=comment,
-                    outputs=dict(outputs or {}),
-                    choice=choice,
+                    answer=given,
+                    directory=self.deps.directory,
+                    catalog=self.deps.catalog,
                 )
                 approvals = sum(
                     d.verdict == "approve" for d in item_store.decisions(session, item_id=item_id)

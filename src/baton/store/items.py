@@ -9,15 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baton.domain.status import ItemStatus
+from baton.domain.status import ItemKind, ItemStatus
 from baton.errors import NotFound
 from baton.store import sql
 from baton.store.models import DecisionRow, PendingItemRow, utcnow
 
 
-def item_id_for(run_id: str, task_id: str) -> str:
+def item_id_for(run_id: str, task_id: str, stage: str = "") -> str:
     """Deterministic, so a re-run gate node names the same item."""
-    digest = hashlib.sha256(f"{run_id}/{task_id}".encode()).hexdigest()
+    name = f"{run_id}/{task_id}" + (f"/{stage}" if stage else "")
+    digest = hashlib.sha256(name.encode()).hexdigest()
     return f"itm_{digest[:12]}"
 
 
@@ -34,12 +35,14 @@ def create_item(
     roles: list[str],
     min_approvals: int,
     due_at: datetime | None,
+    stage: str = "",
 ) -> PendingItemRow:
-    """The item a parked task waits on; its id follows from run and task (one per task)."""
+    """The item a parked task waits on; its id follows from run, task and stage."""
     row = PendingItemRow(
-        id=item_id_for(run_id, task_id),
+        id=item_id_for(run_id, task_id, stage),
         run_id=run_id,
         task_id=task_id,
+        stage=stage,
         kind=kind,
         status=ItemStatus.PENDING,
         title=title,
@@ -100,8 +103,21 @@ def answer_item(session: Session, *, item: PendingItemRow, answer: dict[str, Any
     item.answered_at = utcnow()
 
 
-def get_item_for_task(session: Session, *, run_id: str, task_id: str) -> PendingItemRow | None:
-    return session.get(PendingItemRow, item_id_for(run_id, task_id))
+def get_item_for_task(
+    session: Session, *, run_id: str, task_id: str, stage: str = ""
+) -> PendingItemRow | None:
+    return session.get(PendingItemRow, item_id_for(run_id, task_id, stage))
+
+
+def open_items_for_task(session: Session, *, run_id: str, task_id: str) -> list[PendingItemRow]:
+    """Every item of a task that still waits on a person or on its node (any stage)."""
+    query = select(PendingItemRow).where(
+        PendingItemRow.run_id == run_id,
+        PendingItemRow.task_id == task_id,
+        PendingItemRow.status.in_([ItemStatus.PENDING, ItemStatus.ANSWERED]),
+        PendingItemRow.kind != ItemKind.REVIEW,
+    )
+    return list(session.scalars(query))
 
 
 def answered(session: Session | sql.Conn, *, run_id: str) -> list[tuple[str, str, bool]]:
@@ -109,8 +125,9 @@ def answered(session: Session | sql.Conn, *, run_id: str) -> list[tuple[str, str
     conn = sql.connection(session)
     rows = sql.execute(
         conn,
-        "SELECT id, task_id, answer FROM pending_items WHERE run_id = :run_id AND status = :s",
-        {"run_id": run_id, "s": ItemStatus.ANSWERED.value},
+        "SELECT id, task_id, answer FROM pending_items"
+        " WHERE run_id = :run_id AND status = :s AND kind != :review",
+        {"run_id": run_id, "s": ItemStatus.ANSWERED.value, "review": ItemKind.REVIEW.value},
     ).fetchall()
     return [
         (row[0], row[1], bool((sql.read_document(conn, row[2]) or {}).get("expired")))

@@ -146,11 +146,13 @@ class PendingItemRow(Base):
     """Something a person must answer: an approval gate, a human task, a decision, a fallback."""
 
     __tablename__ = "pending_items"
-    __table_args__ = (UniqueConstraint("run_id", "task_id"),)
+    __table_args__ = (UniqueConstraint("run_id", "task_id", "stage"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16), default="")
+    """'' for a task's own item; 'gate', 'verify' or 'review' for a pattern task's stages."""
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)
     title: Mapped[str] = mapped_column(String(512))
@@ -199,3 +201,37 @@ class LedgerRow(Base):
     intent_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
     reexecutions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PatternRunRow(Base):
+    """One run of a pattern inside a run: how it was gated, answered and how it ended."""
+
+    __tablename__ = "pattern_runs"
+    __table_args__ = (UniqueConstraint("run_id", "task_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pattern_id: Mapped[str] = mapped_column(String(128), index=True)
+    pattern_version: Mapped[str] = mapped_column(String(80))
+    context_key: Mapped[str] = mapped_column(Text)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
+    task_id: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[str] = mapped_column(String(128))
+    mode: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    agreement: Mapped[str | None] = mapped_column(String(16))
+    approved_by: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    proposal_hash: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PatternLedgerRow(Base):
+    """The promotion ledger: the standing of a pattern in one condition context."""
+
+    __tablename__ = "pattern_ledger"
+
+    pattern_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    context_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    standing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

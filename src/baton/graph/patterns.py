@@ -1,0 +1,451 @@
+"""The node of a pattern action: gate by policy, bind to what was approved, execute through
+the ledger, verify, and record the outcome in the promotion ledger.
+
+Re-entered after every answer and after a crash, it works out where it is from the
+database alone (gate item, ledger entries, verification item, recorded outcome), so each
+stage happens once: a completed effect is never repeated and an outcome is counted once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from baton.domain import actor
+from baton.domain.envelope import ActionResult
+from baton.domain.status import ItemKind, ItemStatus, TaskStatus
+from baton.graph.actions import Step, perform
+from baton.graph.context import template_context
+from baton.graph.deps import EngineDeps
+from baton.graph.items import open_staged_item
+from baton.graph.promotion import demote, record_outcome, standing_of
+from baton.graph.proposal import Proposal, ProposalError, build_proposal
+from baton.policies.context import condition_context
+from baton.policies.gate import GateDecision, GateMode, decide_gate
+from baton.policies.promotion import Agreement, Mode, Outcome
+from baton.runbooks.catalog import LoadedPattern
+from baton.runbooks.model import ActionTask, Runbook
+from baton.runbooks.pattern import EXPECT
+from baton.runbooks.template import TemplateError, render, render_value
+from baton.store import items as item_store
+from baton.store import ledger
+from baton.store import runs as run_store
+from baton.store.models import utcnow
+
+GATE, VERIFY, REVIEW = "gate", "verify", "review"
+
+
+@dataclass(frozen=True)
+class Approval:
+    """How the executed proposal came to run: the evidence a pattern run adds to the ledger."""
+
+    loaded: LoadedPattern
+    proposal: Proposal
+    mode: Mode
+    agreement: Agreement | None
+    by: list[str]
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """How the node ends this visit: a terminal status (with reason) or still waiting."""
+
+    status: TaskStatus
+    reason: str | None = None
+
+
+class PatternTask:
+    """One visit of a pattern task's node."""
+
+    def __init__(self, deps: EngineDeps, runbook: Runbook, task: ActionTask, run_id: str):
+        assert task.pattern is not None
+        self.deps, self.runbook, self.task, self.run_id = deps, runbook, task, run_id
+        self.pattern_id = task.pattern
+        self.actor = actor.automation(task.pattern)
+
+    def visit(self) -> Conclusion:
+        loaded = self.deps.catalog.get(self.pattern_id)
+        if loaded is None:
+            return self._finish(TaskStatus.FAILED, f"unknown pattern {self.pattern_id!r}")
+        executor = self.deps.executors[loaded.pattern.executor]
+        with self.deps.db.read() as session:
+            context = template_context(session, run_id=self.run_id)
+            gate = item_store.get_item_for_task(
+                session, run_id=self.run_id, task_id=self.task.id, stage=GATE
+            )
+            gate_answer = None if gate is None else gate.answer
+            gate_status = None if gate is None else gate.status
+            gate_id = None if gate is None else gate.id
+        self.incident: dict[str, Any] = context["incident"]
+        self.conditions = condition_context(loaded.pattern, self.incident)
+        try:
+            given = render_value(self.task.params, context, name=f"{self.task.id}.params")
+            rationale = (
+                render(self.task.rationale, context).strip() if self.task.rationale else None
+            )
+            proposal = build_proposal(
+                loaded,
+                executor,
+                dict(given),
+                rationale=rationale,
+                context=self.conditions,
+                evidence=[],
+                proposed_by=context["run"]["requested_by"],
+            )
+        except (TemplateError, ProposalError) as exc:
+            return self._finish(TaskStatus.FAILED, str(exc))
+        mode, agreement, approved_by = Mode.AUTONOMOUS, None, []
+        if gate_id is None and not self._started():
+            decision = self._decide(loaded, proposal)
+            if decision.mode is GateMode.DENY:
+                return self._finish(TaskStatus.FAILED, f"denied: {decision.reason}")
+            if decision.mode is GateMode.NEEDS_APPROVAL:
+                self._open_gate(loaded, proposal, decision)
+                return Conclusion(TaskStatus.WAITING)
+        elif gate_id is not None:
+            if gate_answer is None:
+                return Conclusion(TaskStatus.WAITING)
+            if TaskStatus(gate_answer["status"]) is TaskStatus.FAILED:
+                return self._rejected(loaded, proposal, gate_answer)
+            approved = self._approved(loaded, executor, proposal, gate_answer)
+            if approved is None:
+                return Conclusion(TaskStatus.FAILED, "refused to execute what was not approved")
+            proposal = approved
+            mode = Mode.BREAK_GLASS if gate_answer.get("break_glass") else Mode.GATED
+            agreement = Agreement.CHANGED if gate_answer.get("changed") else Agreement.UNCHANGED
+            approved_by = list(gate_answer.get("approved_by", []))
+            if gate_status == ItemStatus.ANSWERED:
+                with self.deps.db.write() as session:
+                    item_store.mark(session, item_id=gate_id, status=ItemStatus.APPLIED)
+        outcome = perform(
+            self.deps,
+            run_id=self.run_id,
+            step=Step(
+                self.task.id,
+                self.task.id,
+                loaded.pattern.executor,
+                self.task.retries,
+                self.task.timeout or loaded.pattern.timeout,
+                loaded.pattern.idempotent if self.task.idempotent is None else self.task.idempotent,
+                self.actor,
+                concludes=False,
+            ),
+            executor=executor,
+            params=proposal.invocation,
+            hand_failure_to_human=self.task.on_failure == "human",
+        )
+        record = Approval(loaded, proposal, mode, agreement, approved_by)
+        if outcome.in_doubt or (not outcome.ok and self.task.on_failure == "human"):
+            return Conclusion(TaskStatus.WAITING, "fallback")
+        if not outcome.ok:
+            error = outcome.result.error if outcome.result else "failed"
+            return self._outcome(Outcome.FAILED, f"action failed: {error}", None, record)
+        verified = self._verify(loaded, proposal)
+        if verified is None:
+            return Conclusion(TaskStatus.WAITING)
+        ok, detail = verified
+        assert outcome.result is not None
+        result = {"result": outcome.result.data, "verification": detail}
+        if ok:
+            return self._outcome(Outcome.CLEAN, None, result, record)
+        why = f"verification failed: {detail.get('error')}"
+        return self._outcome(Outcome.VERIFY_FAILED, why, result, record)
+
+    # ---- gate ---------------------------------------------------------------------------
+
+    def _started(self) -> bool:
+        with self.deps.db.read() as session:
+            return (
+                ledger.latest_entry(session, run_id=self.run_id, task_id=self.task.id) is not None
+            )
+
+    def _decide(self, loaded: LoadedPattern, proposal: Proposal) -> GateDecision:
+        freeze = self.deps.freeze.active(utcnow(), self.incident.get("environment"))
+        with self.deps.db.write() as session:
+            standing = standing_of(session, loaded, self.conditions)
+            if freeze is not None and standing.state != "gated":
+                standing = demote(
+                    session,
+                    loaded=loaded,
+                    context=self.conditions,
+                    by=actor.SYSTEM,
+                    reason=f"change freeze '{freeze.name}'",
+                )
+            decision = decide_gate(loaded.pattern, loaded.version, standing, self.task.gate, freeze)
+            run_store.add_event(
+                session,
+                run_id=self.run_id,
+                task_id=self.task.id,
+                kind="gate_decision",
+                actor=actor.SYSTEM,
+                detail={
+                    "pattern": loaded.pattern.id,
+                    "version": loaded.version,
+                    "context": self.conditions,
+                    "mode": decision.mode.value,
+                    "reason": decision.reason,
+                    "approvals": decision.approvals,
+                    "roles": decision.roles,
+                    "proposal_hash": proposal.hash,
+                    "streak": standing.streak,
+                    "freeze": freeze.name if freeze else None,
+                },
+            )
+        self.standing = standing
+        return decision
+
+    def _open_gate(self, loaded: LoadedPattern, proposal: Proposal, decision: GateDecision) -> None:
+        threshold = loaded.pattern.promotion.threshold
+        content = {
+            "task": self.task.id,
+            "title": self.task.title,
+            "kind": ItemKind.APPROVAL.value,
+            "proposal": proposal.content,
+            "proposal_hash": proposal.hash,
+            "gate": decision.reason,
+            "streak": f"{self.standing.streak}/{threshold}",
+            "approvers": decision.roles,
+            "min_approvals": decision.approvals,
+        }
+        with self.deps.db.write() as session:
+            open_staged_item(
+                session,
+                run_id=self.run_id,
+                task_id=self.task.id,
+                kind=ItemKind.APPROVAL,
+                title=f"{self.task.title} ({loaded.pattern.id}, {loaded.pattern.risk} risk)",
+                content=content,
+                roles=decision.roles,
+                min_approvals=decision.approvals,
+                timeout=self.task.timeout,
+                stage=GATE,
+                requested_by=proposal.content["proposed_by"],
+            )
+
+    def _rejected(
+        self, loaded: LoadedPattern, proposal: Proposal, answer: dict[str, Any]
+    ) -> Conclusion:
+        reason = str(answer.get("reason") or "rejected")
+        if answer.get("expired"):
+            return self._finish(TaskStatus.FAILED, reason)
+        record = Approval(loaded, proposal, Mode.GATED, Agreement.REJECTED, [])
+        return self._outcome(Outcome.REJECTED, reason, None, record)
+
+    def _approved(
+        self, loaded: LoadedPattern, executor: Any, proposal: Proposal, answer: dict[str, Any]
+    ) -> Proposal | None:
+        """What runs: the proposal as shown (it must still hash to what was approved) with
+        the approver's recorded changes applied; otherwise refuse, and record the refusal."""
+        refusal = None
+        if proposal.hash != answer.get("approved_hash"):
+            refusal = (
+                "what would run now does not match what was approved "
+                f"(approved {answer.get('approved_hash')}, now {proposal.hash})"
+            )
+        elif answer.get("changes"):
+            try:
+                return build_proposal(
+                    loaded,
+                    executor,
+                    {**proposal.params, **answer["changes"]},
+                    rationale=proposal.content["rationale"],
+                    context=proposal.content["context"],
+                    evidence=proposal.content["evidence"],
+                    proposed_by=proposal.content["proposed_by"],
+                )
+            except ProposalError as exc:
+                refusal = f"the approver's changes no longer make a valid invocation: {exc}"
+        else:
+            return proposal
+        with self.deps.db.write() as session:
+            run_store.add_event(
+                session,
+                run_id=self.run_id,
+                task_id=self.task.id,
+                kind="execution_refused",
+                actor=self.actor,
+                detail={
+                    "reason": refusal,
+                    "approved_hash": answer.get("approved_hash"),
+                    "about_to_run_hash": proposal.hash,
+                    "about_to_run": proposal.content,
+                    "severity": "high",
+                },
+            )
+            run_store.transition_task(
+                session,
+                run_id=self.run_id,
+                task_id=self.task.id,
+                status=TaskStatus.FAILED,
+                actor=self.actor,
+                error=f"refused to execute: {refusal}",
+            )
+        return None
+
+    # ---- verification -------------------------------------------------------------------
+
+    def _verify(
+        self, loaded: LoadedPattern, proposal: Proposal
+    ) -> tuple[bool, dict[str, Any]] | None:
+        """(passed, detail), or None while a person has yet to confirm."""
+        verify = loaded.pattern.verify
+        params = {"params": proposal.params}
+        if verify.kind == "human":
+            return self._verify_by_person(loaded, proposal)
+        if verify.kind == "metric":
+            url = render(verify.prometheus_url or "", params).rstrip("/")
+            query = render(verify.query or "", params)
+            invocation: dict[str, Any] = {
+                "method": "GET",
+                "url": f"{url}/api/v1/query?{urlencode({'query': query})}",
+            }
+            executor_name = "http"
+        else:
+            invocation = render_value(verify.invocation, params, name=f"{loaded.pattern.id}.verify")
+            executor_name = verify.kind
+        executor = self.deps.executors[executor_name]
+        step = Step(
+            self.task.id,
+            f"{self.task.id}.verify",
+            executor_name,
+            0,
+            verify.timeout,
+            True,
+            self.actor,
+            concludes=False,
+        )
+        outcome = perform(
+            self.deps,
+            run_id=self.run_id,
+            step=step,
+            executor=executor,
+            params=executor.params_model.model_validate(invocation),
+            hand_failure_to_human=False,
+        )
+        result = outcome.result
+        if result is None:  # in doubt cannot happen (idempotent), but never pass silently
+            return False, {"kind": verify.kind, "error": "verification did not complete"}
+        if verify.kind == "metric":
+            return _metric_passed(result, verify.expect or "")
+        detail = {"kind": verify.kind, "status": result.status.value, "error": result.error}
+        return result.ok, detail
+
+    def _verify_by_person(
+        self, loaded: LoadedPattern, proposal: Proposal
+    ) -> tuple[bool, dict[str, Any]] | None:
+        verify = loaded.pattern.verify
+        with self.deps.db.write() as session:
+            item = item_store.get_item_for_task(
+                session, run_id=self.run_id, task_id=self.task.id, stage=VERIFY
+            )
+            if item is None:
+                open_staged_item(
+                    session,
+                    run_id=self.run_id,
+                    task_id=self.task.id,
+                    kind=ItemKind.VERIFY,
+                    title=f"Verify: {self.task.title}",
+                    content={
+                        "task": self.task.id,
+                        "kind": ItemKind.VERIFY.value,
+                        "instructions": verify.instructions,
+                        "proposal_hash": proposal.hash,
+                        "pattern": loaded.pattern.id,
+                    },
+                    roles=[verify.assignee] if verify.assignee else list(loaded.pattern.approvers),
+                    min_approvals=1,
+                    timeout=verify.timeout,
+                    stage=VERIFY,
+                )
+                return None
+            if item.answer is None:
+                return None
+            answer = item.answer
+        passed = TaskStatus(answer["status"]) is TaskStatus.SUCCEEDED
+        return passed, {
+            "kind": "human",
+            "by": answer.get("by"),
+            "error": None if passed else answer.get("reason"),
+        }
+
+    # ---- conclusions --------------------------------------------------------------------
+
+    def _outcome(
+        self,
+        outcome: Outcome,
+        reason: str | None,
+        output: dict[str, Any] | None,
+        record: Approval,
+    ) -> Conclusion:
+        proposal, mode = record.proposal, record.mode
+        status = TaskStatus.SUCCEEDED if outcome is Outcome.CLEAN else TaskStatus.FAILED
+        with self.deps.db.write() as session:
+            record_outcome(
+                session,
+                loaded=record.loaded,
+                context=self.conditions,
+                run_id=self.run_id,
+                task_id=self.task.id,
+                incident_id=str(self.incident.get("id")),
+                mode=mode,
+                outcome=outcome,
+                agreement=record.agreement,
+                approved_by=record.by,
+                proposal_hash=proposal.hash,
+            )
+            run_store.transition_task(
+                session,
+                run_id=self.run_id,
+                task_id=self.task.id,
+                status=status,
+                actor=self.actor,
+                output={**(output or {}), "mode": mode.value, "proposal_hash": proposal.hash},
+                error=reason,
+                detail={"outcome": outcome.value, "mode": mode.value},
+            )
+        return Conclusion(status, reason)
+
+    def _finish(self, status: TaskStatus, reason: str) -> Conclusion:
+        with self.deps.db.write() as session:
+            run_store.transition_task(
+                session,
+                run_id=self.run_id,
+                task_id=self.task.id,
+                status=status,
+                actor=actor.SYSTEM,
+                error=reason,
+            )
+        return Conclusion(status, reason)
+
+
+def _metric_passed(result: ActionResult, expect: str) -> tuple[bool, dict[str, Any]]:
+    """Compare the first sample of a Prometheus instant query with `expect` ('< 0.01')."""
+    detail: dict[str, Any] = {"kind": "metric", "expect": expect}
+    if not result.ok:
+        return False, {**detail, "error": result.error}
+    body = result.data.get("body")
+    try:
+        data: Any = json.loads(body) if isinstance(body, str) else body
+        samples = data["data"]["result"]
+        value = float(samples[0]["value"][1]) if samples else None
+    except (ValueError, KeyError, IndexError, TypeError):
+        return False, {**detail, "error": "Prometheus answer is not an instant-query vector"}
+    if value is None:
+        return False, {**detail, "error": "the query returned no samples"}
+    match = EXPECT.match(expect)
+    assert match is not None  # checked when the pattern was loaded
+    op, bound = match.group(1), float(match.group(2))
+    passed = {
+        "<": value < bound,
+        "<=": value <= bound,
+        ">": value > bound,
+        ">=": value >= bound,
+        "==": value == bound,
+        "!=": value != bound,
+    }[op]
+    detail["value"] = value
+    if not passed:
+        detail["error"] = f"{value:g} is not {expect.strip()}"
+    return passed, detail

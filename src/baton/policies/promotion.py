@@ -1,0 +1,150 @@
+"""The promotion ledger's rules: how one outcome moves a pattern's standing in a context.
+
+Pure: given the standing before and what happened, return the standing after and the
+transitions (promotion, demotion) to audit. The store persists both in one transaction.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from baton.runbooks.pattern import Pattern
+
+
+class Outcome(StrEnum):
+    CLEAN = "clean"
+    """Human-approved (or autonomous), executed, verification passed."""
+    FAILED = "failed"
+    """The action failed (after its retries)."""
+    VERIFY_FAILED = "verify_failed"
+    """The action ran but its verification did not pass."""
+    REJECTED = "rejected"
+    """A person refused the proposal: shadow evidence only, nothing executed."""
+
+
+class Mode(StrEnum):
+    GATED = "gated"
+    AUTONOMOUS = "autonomous"
+    BREAK_GLASS = "break_glass"
+
+
+class Agreement(StrEnum):
+    """How the approver answered a gated proposal (shadow mode)."""
+
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    REJECTED = "rejected"
+
+
+class Ledger(BaseModel):
+    """One (pattern, version, context) line of the promotion ledger."""
+
+    version: str
+    state: str = "gated"
+    """gated | eligible (awaiting eval or sign-off) | autonomous"""
+    streak: int = Field(default=0, ge=0)
+    clean: int = 0
+    failures: int = 0
+    approved_unchanged: int = 0
+    approved_changed: int = 0
+    rejected: int = 0
+    eval_passed_version: str | None = None
+    signed_off_by: str | None = None
+
+    @property
+    def autonomous(self) -> bool:
+        return self.state == "autonomous"
+
+    @property
+    def agreement(self) -> float | None:
+        """Share of gated proposals a person approved unchanged; None before any."""
+        total = self.approved_unchanged + self.approved_changed + self.rejected
+        return None if total == 0 else self.approved_unchanged / total
+
+
+class Transition(BaseModel):
+    kind: str
+    """promoted | demoted | eligible"""
+    reason: str
+
+
+def reset_for_version(ledger: Ledger | None, version: str) -> tuple[Ledger, list[Transition]]:
+    """A new pattern version starts gated with an empty streak; say so if it was promoted."""
+    if ledger is None:
+        return Ledger(version=version), []
+    if ledger.version == version:
+        return ledger, []
+    moves = []
+    if ledger.state != "gated" or ledger.streak:
+        moves.append(
+            Transition(kind="demoted", reason=f"new pattern version (was {ledger.version[:19]})")
+        )
+    return Ledger(version=version), moves
+
+
+def record(
+    ledger: Ledger,
+    pattern: Pattern,
+    outcome: Outcome,
+    *,
+    mode: Mode,
+    agreement: Agreement | None,
+) -> tuple[Ledger, list[Transition]]:
+    """The standing after one run, and the promotion or demotion it causes."""
+    after = ledger.model_copy()
+    moves: list[Transition] = []
+    if agreement is Agreement.UNCHANGED:
+        after.approved_unchanged += 1
+    elif agreement is Agreement.CHANGED:
+        after.approved_changed += 1
+    elif agreement is Agreement.REJECTED:
+        after.rejected += 1
+    if outcome is Outcome.REJECTED:
+        return after, moves
+    if outcome in (Outcome.FAILED, Outcome.VERIFY_FAILED):
+        after.failures += 1
+        after.streak = 0
+        if ledger.state != "gated":
+            after.state = "gated"
+            after.signed_off_by = None
+            what = "verification failed" if outcome is Outcome.VERIFY_FAILED else "action failed"
+            moves.append(Transition(kind="demoted", reason=f"{what} while {ledger.state}"))
+        return after, moves
+    after.clean += 1
+    if mode is Mode.BREAK_GLASS:
+        return after, moves  # ran without the normal gate: no evidence for removing it
+    after.streak += 1
+    if after.state == "gated":
+        return promote_if_ready(after, pattern)
+    return after, moves
+
+
+def requirements(ledger: Ledger, pattern: Pattern) -> list[str]:
+    """What still stands between this ledger line and autonomy (empty when nothing does)."""
+    policy = pattern.promotion
+    missing = []
+    if not pattern.autonomy_possible:
+        missing.append(f"{pattern.risk} risk is never promoted (limit {policy.max_risk})")
+    if ledger.streak < policy.threshold:
+        missing.append(f"{ledger.streak}/{policy.threshold} clean approved runs")
+    if policy.eval is not None and ledger.eval_passed_version != ledger.version:
+        missing.append("the eval suite has not passed for this version")
+    if policy.signoff_role is not None and ledger.signed_off_by is None:
+        missing.append(f"sign-off by a {policy.signoff_role}")
+    return missing
+
+
+def promote_if_ready(ledger: Ledger, pattern: Pattern) -> tuple[Ledger, list[Transition]]:
+    """Promote when every requirement holds; mark eligible when only eval/sign-off remain."""
+    missing = requirements(ledger, pattern)
+    after = ledger.model_copy()
+    if not missing:
+        after.state = "autonomous"
+        return after, [Transition(kind="promoted", reason="every promotion requirement holds")]
+    only_paperwork = all(m.startswith(("the eval", "sign-off")) for m in missing)
+    if only_paperwork and ledger.state == "gated":
+        after.state = "eligible"
+        return after, [Transition(kind="eligible", reason="; ".join(missing))]
+    return after, []

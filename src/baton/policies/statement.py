@@ -1,0 +1,29 @@
+"""The evidence statement a regulator reads when a gate is removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baton.policies.context import describe_context
+from baton.runbooks.pattern import Pattern
+
+
+def evidence_statement(
+    pattern: Pattern, version: str, context: dict[str, Any], runs: list[dict[str, Any]]
+) -> str:
+    """In the seed's words: "This pattern executed 50 times without issue under these
+    conditions. Risk: low. Human step removed." — with the facts that make it checkable."""
+    verified = {
+        "command": "a command",
+        "http": "an HTTP probe",
+        "metric": "a metric query",
+        "human": "a person",
+    }[pattern.verify.kind]
+    approvers = sorted({a for r in runs for a in r.get("approved_by", [])})
+    return (
+        f"Pattern {pattern.id} ({pattern.title}), version {version}, executed {len(runs)} "
+        f"times without issue under these conditions: {describe_context(context)}. "
+        f"Every run was approved by a person ({len(approvers)} distinct approvers) and "
+        f"verified by {verified}. Risk: {pattern.risk}. Blast radius: {pattern.blast_radius}. "
+        "Human step removed."
+    )
