@@ -16,7 +16,7 @@ from baton.graph.deps import EngineDeps
 from baton.graph.runner import Runner
 from baton.policies.freeze import load_calendar
 from baton.policies.people import load_directory
-from baton.runbooks.catalog import Catalog, load_catalog
+from baton.runbooks.catalog import open_catalog
 from baton.settings import Settings
 from baton.store import audit
 from baton.store.db import Database, open_database, prepare_sqlite
@@ -84,15 +84,6 @@ def checkpoint_after_runs(db: Database, signer: Signer | None) -> Callable[[str]
         checkpoints.sign_now(db, signer)
 
     return after_run
-
-
-def open_catalog(settings: Settings) -> Catalog:
-    """The pattern catalog in use: `BATON_PATTERNS_DIR`, else `./runbooks/patterns`, else
-    the starter catalog shipped beside this checkout; none found → an empty catalog."""
-    for directory in settings.pattern_dirs:
-        if directory.is_dir():
-            return load_catalog(directory)
-    return Catalog({}, "(no catalog)")
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -46,6 +46,8 @@ def _answer(
     comment: str | None = None,
     outputs: dict[str, str] | None = None,
     choice: str | None = None,
+    changes: dict[str, str] | None = None,
+    break_glass: bool = False,
 ) -> None:
     by = user_actor(user)
     with open_runtime() as rt:
@@ -54,7 +56,14 @@ def _answer(
 
         def work() -> RunStatus:
             outcome["o"] = rt.runner.answer(
-                item_id, by=by, verdict=verdict, comment=comment, outputs=outputs, choice=choice
+                item_id,
+                by=by,
+                verdict=verdict,
+                comment=comment,
+                outputs=outputs,
+                choice=choice,
+                changes=changes,
+                break_glass=break_glass,
             )
             return outcome["o"].run_status
 
@@ -76,9 +85,26 @@ def approve(
     user: str = typer.Option(..., "--as", help="Who approves."),
     reject: bool = typer.Option(False, "--reject", help="Reject instead of approving."),
     comment: str | None = typer.Option(None, "--comment"),
+    params: list[str] = typer.Option(
+        [], "--param", help="Change a pattern parameter as you approve (key=value)."
+    ),
+    break_glass: bool = typer.Option(
+        False,
+        "--break-glass",
+        help="Approve alone, standing in for missing approvers (needs --reason; audited "
+        "at high severity; opens a review).",
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="Why break-glass is needed."),
 ) -> None:
     """Approve (or reject) an approval gate."""
-    _answer(item_id, user, "reject" if reject else "approve", comment=comment)
+    _answer(
+        item_id,
+        user,
+        "reject" if reject else "approve",
+        comment=reason if break_glass else comment,
+        changes=parse_pairs(params, "param"),
+        break_glass=break_glass,
+    )
 
 
 def complete(

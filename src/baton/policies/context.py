@@ -35,14 +35,3 @@ def describe_context(context: dict[str, Any]) -> str:
     if not context:
         return "any context"
     return ", ".join(f"{k}={'(none)' if v is None else v}" for k, v in sorted(context.items()))
-
-
-def parse_context(pairs: list[str]) -> dict[str, Any]:
-    """`['environment=production', ...]` from the command line → a context mapping."""
-    context: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise ValueError(f"context {pair!r}: use field=value")
-        context[name.strip()] = value.strip()
-    return context

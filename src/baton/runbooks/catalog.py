@@ -19,6 +19,7 @@ from baton.runbooks.pattern import ParamSpec, Pattern
 from baton.runbooks.problem import Problem, suggest
 from baton.runbooks.template import TemplateError, check_syntax, references, render_value
 from baton.runbooks.walk import strings
+from baton.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -144,3 +145,12 @@ def _sample(spec: ParamSpec) -> Any:
     if spec.enum:
         return spec.enum[0]
     return {"string": "x", "integer": 1, "number": 1.0, "boolean": True}[spec.type]
+
+
+def open_catalog(settings: Settings) -> Catalog:
+    """The pattern catalog in use: `BATON_PATTERNS_DIR`, else `./runbooks/patterns`, else
+    the starter catalog shipped beside this checkout; none found → an empty catalog."""
+    for directory in settings.pattern_dirs:
+        if directory.is_dir():
+            return load_catalog(directory)
+    return Catalog({}, "(no catalog)")

@@ -1,0 +1,235 @@
+"""`baton patterns list|show|evidence|demote`: the catalog and its promotion ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from baton.cli.app import console, open_db, print_json
+from baton.cli.runs import parse_pairs, user_actor
+from baton.errors import InputError, NotFound
+from baton.policies.context import context_key, describe_context
+from baton.policies.promotion import Ledger, requirements
+from baton.runbooks.catalog import Catalog, LoadedPattern, open_catalog
+from baton.settings import get_settings
+from baton.store import patterns as pattern_store
+
+patterns_app = typer.Typer(
+    help="The pattern catalog and its promotion ledger.", no_args_is_help=True
+)
+
+
+def _catalog() -> Catalog:
+    return open_catalog(get_settings())
+
+
+def _lines(db: Any, loaded: LoadedPattern) -> list[dict[str, Any]]:
+    """Ledger lines of `loaded`, read as the gate would: another version means 0/threshold."""
+    threshold = loaded.pattern.promotion.threshold
+    with db.read() as session:
+        rows = pattern_store.standings(session, pattern_id=loaded.pattern.id)
+    lines = []
+    for row in rows:
+        ledger = Ledger.model_validate(row.standing)
+        stale = ledger.version != loaded.version
+        if stale:
+            ledger = Ledger(version=loaded.version)
+        lines.append(
+            {
+                "context": row.context,
+                "conditions": describe_context(row.context),
+                "state": ledger.state,
+                "streak": ledger.streak,
+                "threshold": threshold,
+                "clean": ledger.clean,
+                "failures": ledger.failures,
+                "agreement": ledger.agreement,
+                "shadow": {
+                    "unchanged": ledger.approved_unchanged,
+                    "changed": ledger.approved_changed,
+                    "rejected": ledger.rejected,
+                },
+                "new_version": stale,
+                "missing": requirements(ledger, loaded.pattern),
+            }
+        )
+    return lines
+
+
+def _agreement(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def list_patterns(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every pattern: risk, and per condition context its state, streak and agreement."""
+    catalog = _catalog()
+    with open_db() as db:
+        rows = [(loaded, _lines(db, loaded)) for loaded in catalog.values()]
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": loaded.pattern.id,
+                    "version": loaded.version,
+                    "risk": loaded.pattern.risk.value,
+                    "blast_radius": loaded.pattern.blast_radius,
+                    "autonomy_possible": loaded.pattern.autonomy_possible,
+                    "contexts": lines,
+                }
+                for loaded, lines in rows
+            ]
+        )
+        return
+    table = Table(title=f"patterns ({catalog.source})")
+    for column in ("pattern", "risk", "context", "state", "streak", "agreement", "failures"):
+        table.add_column(column)
+    for loaded, lines in rows:
+        p = loaded.pattern
+        first = [p.id, p.risk.value]
+        if not lines:
+            never = "" if p.autonomy_possible else " (never autonomous)"
+            threshold = p.promotion.threshold
+            table.add_row(*first, "-", f"gated{never}", f"0/{threshold}", "-", "0")
+        for i, line in enumerate(lines):
+            state = line["state"] + (" (new version)" if line["new_version"] else "")
+            table.add_row(
+                *(first if i == 0 else ["", ""]),
+                line["conditions"],
+                state,
+                f"{line['streak']}/{line['threshold']}",
+                _agreement(line["agreement"]),
+                str(line["failures"]),
+            )
+    console.print(table)
+
+
+def show(pattern_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """One pattern: its definition, ledger lines and what stands between each and autonomy."""
+    loaded = _catalog().require(pattern_id)
+    with open_db() as db:
+        lines = _lines(db, loaded)
+        with db.read() as session:
+            runs = pattern_store.pattern_runs(session, pattern_id=pattern_id)[-10:]
+    recent: list[dict[str, Any]] = [
+        {
+            "run_id": r.run_id,
+            "conditions": describe_context(r.context),
+            "mode": r.mode,
+            "outcome": r.outcome,
+            "agreement": r.agreement,
+            "approved_by": r.approved_by,
+            "at": r.at.isoformat(),
+        }
+        for r in runs
+    ]
+    if as_json:
+        print_json(
+            {
+                "pattern": loaded.pattern.model_dump(mode="json"),
+                "version": loaded.version,
+                "file": loaded.file,
+                "contexts": lines,
+                "recent_runs": recent,
+            }
+        )
+        return
+    p = loaded.pattern
+    console.print(f"[bold]{p.id}[/bold] — {p.title}", highlight=False)
+    console.print(
+        f"risk {p.risk} · blast radius: {p.blast_radius} · idempotent: {p.idempotent} · "
+        f"verify: {p.verify.kind} · approvers: {', '.join(p.approvers)} (min {p.min_approvals})",
+        highlight=False,
+    )
+    console.print(f"version {loaded.version}  ({loaded.file})", highlight=False)
+    conditions = ", ".join(p.conditions) or "none"
+    console.print(f"evidence counts per: {conditions}; threshold {p.promotion.threshold}")
+    empty: dict[str, Any] = {"conditions": "(no runs yet)", "state": "gated", "missing": []}
+    for line in lines or [empty]:
+        missing = "; ".join(line["missing"]) or "nothing"
+        console.print(
+            f"  {line['conditions']}: {line['state']}, "
+            f"{line.get('streak', 0)}/{p.promotion.threshold}, agreement "
+            f"{_agreement(line.get('agreement'))}; still needed: {missing}",
+            highlight=False,
+            markup=False,
+        )
+    for run in recent:
+        console.print(
+            f"  {run['at'][:19]} {run['run_id']} {run['mode']} {run['outcome']} "
+            f"({run['conditions']})",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _context_of(loaded: LoadedPattern, pairs: list[str]) -> dict[str, Any]:
+    context = parse_pairs(pairs, "context")
+    unknown = sorted(set(context) - set(loaded.pattern.conditions))
+    missing = sorted(set(loaded.pattern.conditions) - set(context))
+    if unknown or missing:
+        raise InputError(
+            f"pattern {loaded.pattern.id} counts evidence per "
+            f"{', '.join(loaded.pattern.conditions) or 'nothing'}: give each as --context "
+            f"field=value" + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+    return dict(context)
+
+
+def evidence(
+    pattern_id: str,
+    context: list[str] = typer.Option([], "--context", help="Condition as field=value."),
+    out: Path = typer.Option(..., "--out", help="Where to write the signed evidence pack."),
+) -> None:
+    """Export the signed evidence pack for a pattern's promotion in one context."""
+    from baton.evidence import bundle
+    from baton.evidence.keys import load_signer
+
+    loaded = _catalog().require(pattern_id)
+    wanted = _context_of(loaded, context)
+    signer = load_signer(get_settings().signing_key_path)
+    if signer is None:
+        raise InputError("no signing key: run `baton keys init` first")
+    with open_db() as db:
+        with db.read() as session:
+            key = context_key(wanted)
+            if pattern_store.get_standing(session, pattern_id=pattern_id, context_key=key) is None:
+                raise NotFound(f"no evidence for {pattern_id} in {describe_context(wanted)}")
+        exported = bundle.export(db, signer, out, pattern=pattern_id, context=key)
+    console.print(
+        f"wrote {exported.path}: {exported.events} events, checkpoint of "
+        f"{exported.tree_size}; check it with `baton audit verify-bundle {exported.path}`",
+        highlight=False,
+    )
+
+
+def demote(
+    pattern_id: str,
+    user: str = typer.Option(..., "--as", help="Who demotes."),
+    reason: str = typer.Option(..., "--reason", help="Why the gate is restored."),
+    context: list[str] = typer.Option([], "--context", help="Condition as field=value."),
+) -> None:
+    """Restore the gate for a pattern in one context and reset its streak (audited)."""
+    from baton.graph.promotion import demote as demote_line
+
+    by = user_actor(user)
+    loaded = _catalog().require(pattern_id)
+    wanted = _context_of(loaded, context)
+    if not reason.strip():
+        raise InputError("--reason must say why")
+    with open_db() as db, db.write() as session:
+        demote_line(session, loaded=loaded, context=wanted, by=by, reason=reason.strip())
+    console.print(
+        f"{pattern_id} is gated in {describe_context(wanted)}; streak reset (by {by})",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    patterns_app.command("list")(list_patterns)
+    patterns_app.command()(show)
+    patterns_app.command()(evidence)
+    patterns_app.command()(demote)
+    app.add_typer(patterns_app, name="patterns")
