@@ -90,7 +90,9 @@ class ItsmChangeReasoner:
         reach = self._affected(affected, call, notes)
         if not reach:
             return self._abstain(
-                "No change checked: none of the affected CIs is in the CMDB.", notes, 0.0
+                "No change checked: no affected CI could be found in the CMDB (see notes).",
+                notes,
+                0.0,
             )
         self._neighbours(reach, call, notes)
 

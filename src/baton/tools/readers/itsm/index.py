@@ -104,12 +104,13 @@ class ItsmIndex:
             if link.task.value in self.changes:
                 self._changes_by_ci[link.ci_item.value].append((link.task.value, "task_ci"))
 
-    def label(self, sys_id: str) -> str:
-        """A CI's name when known (from cmdb_ci or a relation's display value), else its id."""
+    def label(self, sys_id: str, fallback: str | None = None) -> str:
+        """A CI's name when known (from cmdb_ci or a relation's display value), else
+        `fallback` (e.g. a reference's display value), else its sys_id."""
         ci = self.cis.get(sys_id)
         if ci and ci.name:
             return ci.name
-        return self._names.get(sys_id, sys_id)
+        return self._names.get(sys_id) or fallback or sys_id
 
     def lookup(self, key: str) -> list[ConfigItem]:
         """CIs matching a sys_id exactly or a name case-insensitively (several if ambiguous)."""

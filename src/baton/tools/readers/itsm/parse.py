@@ -38,7 +38,7 @@ class _Reader:
         self.labels: dict[str, str] = {}
 
     def _name(self, key: str | None) -> str:
-        where = f"#{self.position}" if self.position is not None else ""
+        where = f"result[{self.position}]" if self.position is not None else ""
         return f"{key} ({where})" if key and where else key or where or "(unnamed)"
 
     @property

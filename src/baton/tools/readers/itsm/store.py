@@ -76,7 +76,7 @@ class ItsmStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._index: ItsmIndex | None = None
-        self._stamp: tuple[tuple[int, int], ...] | None = None
+        self._stamp: tuple[tuple[int, int, int], ...] | None = None
 
     def path(self, table: str) -> Path:
         if table not in TABLES:
@@ -154,9 +154,10 @@ def _sys_id(raw: Mapping[str, Any]) -> str:
     return str(value["value"] if isinstance(value, Mapping) else value)
 
 
-def _stamp(path: Path) -> tuple[int, int]:
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """Changes whenever a table file is rewritten (each write is a new inode)."""
     try:
         stat = path.stat()
     except FileNotFoundError:
-        return (0, 0)
-    return (stat.st_mtime_ns, stat.st_size)
+        return (0, 0, 0)
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)

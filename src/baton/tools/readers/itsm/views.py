@@ -75,7 +75,14 @@ def change_view(index: ItsmIndex, match: ChangeMatch) -> dict[str, Any]:
         "work_start": _time(change.work_start),
         "work_end": _time(change.work_end),
         "closed_at": _time(change.closed_at),
-        "cmdb_ci": _ref(change.cmdb_ci),
+        "cmdb_ci": (
+            {
+                "sys_id": change.cmdb_ci.value,
+                "name": index.label(change.cmdb_ci.value, change.cmdb_ci.display_value),
+            }
+            if change.cmdb_ci
+            else None
+        ),
         "assignment_group": _ref(change.assignment_group),
         "matched_cis": [
             {"sys_id": ci_id, "name": index.label(ci_id), "via": via} for ci_id, via in match.cis
