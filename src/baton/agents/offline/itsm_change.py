@@ -149,7 +149,7 @@ class ItsmChangeReasoner:
                 continue
             ci = data["ci"]
             name = ci.get("name") or ci["sys_id"]
-            reach[ci["sys_id"]] = _Reach(ci["sys_id"], name, 0, name, [])
+            reach.setdefault(ci["sys_id"], _Reach(ci["sys_id"], name, 0, name, []))
         return reach
 
     def _neighbours(self, reach: dict[str, _Reach], call: ToolCaller, notes: list[str]) -> None:

@@ -9,6 +9,9 @@ from typing import Literal
 
 from baton.tools.readers.itsm.records import ChangeRequest, CiRelation, ConfigItem, TaskCi
 
+Via = Literal["cmdb_ci", "task_ci"]
+"""How a change names a CI: as its own CI (`cmdb_ci`) or as an affected CI (`task_ci`)."""
+
 
 @dataclass(frozen=True)
 class Hop:
@@ -37,7 +40,7 @@ class ChangeMatch:
     """A change touching one of the queried CIs: directly (`cmdb_ci`) or listed in `task_ci`."""
 
     change: ChangeRequest
-    cis: tuple[tuple[str, Literal["cmdb_ci", "task_ci"]], ...]
+    cis: tuple[tuple[str, Via], ...]
 
 
 def _directions(label: str) -> tuple[str, str]:
@@ -51,13 +54,12 @@ def windows(change: ChangeRequest) -> list[tuple[datetime, datetime | None]]:
     """The planned and actual windows of a change; an end of None means still in progress.
 
     A planned window without an end is an instant; an actual window without `work_end`
-    ends at `closed_at`, or is open when the change is not closed.
+    ends at `closed_at`, and without that too it is still open.
     """
     spans: list[tuple[datetime, datetime | None]] = []
-    if change.start_date or change.end_date:
-        start = change.start_date or change.end_date
-        assert start is not None
-        spans.append((start, change.end_date or start))
+    planned = change.start_date or change.end_date
+    if planned is not None:
+        spans.append((planned, change.end_date or planned))
     if change.work_start:
         spans.append((change.work_start, change.work_end or change.closed_at))
     return spans
@@ -94,9 +96,7 @@ class ItsmIndex:
             for ref in (rel.parent, rel.child):
                 if ref.display_value:
                     self._names.setdefault(ref.value, ref.display_value)
-        self._changes_by_ci: dict[str, list[tuple[str, Literal["cmdb_ci", "task_ci"]]]] = (
-            defaultdict(list)
-        )
+        self._changes_by_ci: dict[str, list[tuple[str, Via]]] = defaultdict(list)
         for change in changes:
             if change.cmdb_ci:
                 self._changes_by_ci[change.cmdb_ci.value].append((change.sys_id, "cmdb_ci"))
@@ -138,7 +138,7 @@ class ItsmIndex:
 
     def changes_on(self, ci_ids: set[str], since: datetime, until: datetime) -> list[ChangeMatch]:
         """Changes on any of `ci_ids` whose planned or actual window overlaps [since, until]."""
-        matched: dict[str, list[tuple[str, Literal["cmdb_ci", "task_ci"]]]] = defaultdict(list)
+        matched: dict[str, list[tuple[str, Via]]] = defaultdict(list)
         for ci_id in ci_ids:
             for change_id, via in self._changes_by_ci.get(ci_id, []):
                 if (ci_id, via) not in matched[change_id]:
