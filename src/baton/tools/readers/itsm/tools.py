@@ -5,9 +5,10 @@ result with a note, a broken store an `ok=False` result, never an exception.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -18,8 +19,6 @@ from baton.tools.readers.itsm.index import ItsmIndex
 from baton.tools.readers.itsm.records import ConfigItem
 from baton.tools.readers.itsm.store import ItsmStore, itsm_dir
 from baton.tools.readers.itsm.views import change_view, ci_view, neighbour_view
-
-A = TypeVar("A", bound=BaseModel)
 
 CI_KEY_DOC = "A CI's sys_id, or its name (case-insensitive), e.g. 'checkout-api'."
 
@@ -90,7 +89,7 @@ def _resolve(index: ItsmIndex, key: str) -> ConfigItem | dict[str, Any]:
     }
 
 
-class _ItsmTool:
+class _ItsmTool(ABC):
     """Shared plumbing: argument coercion and turning store errors into results."""
 
     name: str
@@ -109,8 +108,9 @@ class _ItsmTool:
         except BatonError as exc:
             return ToolResult(tool=self.name, ok=False, error=f"ITSM store: {exc.message}")
 
+    @abstractmethod
     def _answer(self, index: ItsmIndex, args: Any) -> ToolResult:
-        raise NotImplementedError
+        """Answer validated `args` from the current index."""
 
 
 class GetCi(_ItsmTool):
