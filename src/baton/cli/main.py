@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from baton.cli import audit, demo, items, patterns, runbooks, runs
+from baton.cli import audit, demo, items, itsm, patterns, runbooks, runs
 from baton.cli.app import app, options, report
 from baton.errors import BatonError
 
@@ -14,6 +14,7 @@ items.register(app)
 demo.register(app)
 audit.register(app)
 patterns.register(app)
+itsm.register(app)
 
 
 def main() -> None:
