@@ -12,9 +12,10 @@ import json
 import re
 import time
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from baton.agents.events import (
     RefusedToolCallEvent,
@@ -41,6 +42,12 @@ def digest(text: str) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+@cache
+def _parameters(args_model: type[BaseModel]) -> dict[str, Any]:
+    """A tool's argument JSON Schema; built once per model class (it costs ~1 ms)."""
+    return args_model.model_json_schema()
 
 
 def _validation_problems(exc: ValidationError) -> str:
@@ -94,7 +101,7 @@ class Toolbox:
                 "function": {
                     "name": wire,
                     "description": self._tools[name].description,
-                    "parameters": self._tools[name].args_model.model_json_schema(),
+                    "parameters": _parameters(self._tools[name].args_model),
                 },
             }
             for wire, name in self._wire.items()
