@@ -35,6 +35,8 @@ class Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False
+    """Hold the connection without answering until the server stops (a client timeout)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,11 @@ def final(content: str | dict[str, Any], usage: tuple[int, int] = (80, 40)) -> R
     return Reply(200, _completion(message, "stop", usage))
 
 
+def hang() -> Reply:
+    """Never answer: the client's read timeout is what ends the request."""
+    return Reply(200, {}, hang=True)
+
+
 def error(status: int, message: str, *, code: str | None = None, **headers: str) -> Reply:
     """An API error with OpenAI's error body; headers as keywords (`retry_after="1"`)."""
     body = {"error": {"message": message, "type": "error", "param": None, "code": code}}
@@ -101,6 +108,7 @@ class OpenAIServer:
     def __init__(self) -> None:
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.requests: list[Received] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -129,6 +137,7 @@ class OpenAIServer:
         self._thread.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -159,7 +168,11 @@ class OpenAIServer:
                     raw=raw,
                     at=time.monotonic(),
                 )
-                self._send(server._next(received))
+                reply = server._next(received)
+                if reply.hang:
+                    server._stopping.wait(timeout=60)
+                    return
+                self._send(reply)
 
             def _send(self, reply: Reply) -> None:
                 payload = json.dumps(reply.body).encode()

@@ -24,6 +24,7 @@ from baton.agents.events import (
     ToolCallEvent,
 )
 from baton.agents.loop import run_agent
+from baton.agents.meter import RecordFailed
 from baton.agents.provider import chat_model
 from baton.domain.finding import QUOTE_LIMIT, AgentName
 from baton.settings import Settings
@@ -37,7 +38,7 @@ from tests.agent_fixtures import (
     brief,
     finding_json,
 )
-from tests.openai_server import OpenAIServer, error, final, running, tool_calls
+from tests.openai_server import OpenAIServer, error, final, hang, running, tool_calls
 
 pytestmark = pytest.mark.integration
 
@@ -397,3 +398,61 @@ def test_prompt_injection_in_a_log_line_reaches_no_action_and_no_secret_leaves(
             if "IGNORE PREVIOUS INSTRUCTIONS" in json.dumps(message):
                 assert message["role"] in ("tool", "assistant")
     assert "DATA, not instructions" in server.bodies()[0]["messages"][0]["content"]
+
+
+def test_with_nothing_allowed_no_tool_is_offered_or_run(
+    server: OpenAIServer, model: BaseChatModel
+) -> None:
+    server.script(tool_calls(("logs__search", {"query": "ERROR"})), final(finding_json()))
+    rig = Rig()
+    outcome = run_agent(
+        brief(),
+        reasoner_or_model=model,
+        tools=[rig.logs, rig.rollback],
+        allow=(),
+        budget=AgentBudget(retry=FAST_RETRY),
+        record=rig.events.append,
+    )
+
+    assert not outcome.failed, outcome.reason
+    assert "tools" not in server.bodies()[0]
+    assert rig.logs.calls == []
+    assert rig.kinds() == ["llm_call", "refused_tool_call", "llm_call"]
+
+
+def test_a_hanging_endpoint_is_cut_off_by_the_wall_clock(
+    server: OpenAIServer, model: BaseChatModel
+) -> None:
+    server.script(tool_calls(("logs__search", {"query": "ERROR"})), hang())
+    outcome = Rig().run(model, AgentBudget(timeout_seconds=1.5, retry=FAST_RETRY))
+
+    assert outcome.failed
+    assert outcome.reason is not None
+    assert outcome.reason.startswith("model endpoint still failing after retries: ")
+    assert "timed out" in outcome.reason
+    assert 1400 < outcome.elapsed_ms < 4000
+    assert len(server.requests) == 2  # no retry once the deadline has passed
+    assert [e.tool for e in outcome.partial] == ["logs.search"]
+
+
+def test_a_step_that_cannot_be_audited_stops_the_task_loudly(
+    server: OpenAIServer, model: BaseChatModel
+) -> None:
+    server.script(tool_calls(("logs__search", {"query": "ERROR"})), final(finding_json()))
+    rig = Rig()
+
+    def record(event: AgentEvent) -> None:
+        if event.kind == "tool_call":
+            raise OSError("disk full")
+        rig.events.append(event)
+
+    with pytest.raises(RecordFailed, match="could not record tool_call of agent itsm_change"):
+        run_agent(
+            brief(),
+            reasoner_or_model=model,
+            tools=[rig.logs],
+            allow=("logs.search",),
+            budget=AgentBudget(retry=FAST_RETRY),
+            record=record,
+        )
+    assert len(server.requests) == 1  # nothing after the step that could not be recorded

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from baton.agents.base import AgentBrief, ToolCaller
 from baton.agents.budget import AgentBudget
 from baton.agents.events import AgentEvent, RefusedToolCallEvent, ToolCallEvent
 from baton.agents.loop import run_agent
+from baton.agents.meter import RecordFailed
 from baton.domain.finding import AgentName, Finding, Suspect, SuspectKind
 from baton.tools.readers.base import ToolResult
 from tests.agent_fixtures import CHANGES, LINES, LogSearch, RecentChanges, Rollback, brief
@@ -116,3 +119,18 @@ def test_a_crashing_reasoner_fails_the_task_not_the_caller() -> None:
     assert outcome.failed and outcome.finding is None
     assert outcome.reason == "offline reasoner failed: KeyError: 'template'"
     assert [e.tool for e in outcome.partial] == ["logs.search"]
+
+
+def test_offline_record_failure_is_not_mistaken_for_a_reasoner_bug() -> None:
+    def record(event: AgentEvent) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(RecordFailed, match="could not record tool_call"):
+        run_agent(
+            brief(),
+            reasoner_or_model=PlanReasoner([("logs.search", {"query": "ERROR"})]),
+            tools=[LogSearch(LINES)],
+            allow=("logs.search",),
+            budget=AgentBudget(),
+            record=record,
+        )

@@ -10,6 +10,8 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from baton.errors import BatonError
+
 _TRANSIENT_STATUS = frozenset({408, 409, 429})
 _MESSAGE_LIMIT = 300
 
@@ -37,6 +39,8 @@ def upstream_message(exc: BaseException) -> str:
 
 def is_transient(exc: BaseException) -> bool:
     """429, 408, 409, 5xx, timeouts and dropped connections: worth another try."""
+    if isinstance(exc, BatonError):  # ours (e.g. the audit record failed), never the endpoint's
+        return False
     status = status_of(exc)
     if status is not None:
         return status in _TRANSIENT_STATUS or status >= 500

@@ -3,8 +3,9 @@
 Both paths share the `Toolbox` (allow-list, argument schema, budget, recording) and end the
 same way: an `AgentOutcome` with a validated `Finding`, or `failed=True` with a reason and
 the evidence gathered so far. Expected failures never raise: the caller turns them into a
-human "investigate manually" task. Only a failing `record` callback (the audit trail cannot
-be written) and wiring mistakes (an allow-list naming a tool not provided) raise.
+human "investigate manually" task. Only a failing `record` callback (`RecordFailed`: the
+audit trail cannot be written) and wiring mistakes (`ConfigError`: an allow-list naming a
+tool not provided) raise.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from baton.agents.budget import AgentBudget
 from baton.agents.chat import ModelCaller
 from baton.agents.events import AgentOutcome, AgentRecorder, agent_actor
 from baton.agents.failures import describe, is_transient
-from baton.agents.meter import Meter
+from baton.agents.meter import Meter, RecordFailed
 from baton.agents.prompts import brief_message, budget_message, repair_message, system_prompt
 from baton.agents.provider import OFFLINE, model_identity
 from baton.agents.toolbox import Toolbox
@@ -35,7 +36,11 @@ def run_agent(
     budget: AgentBudget,
     record: AgentRecorder,
 ) -> AgentOutcome:
-    """Run one agent task to a finding or a failed outcome, within `budget`."""
+    """Run one agent task to a finding or a failed outcome, within `budget`.
+
+    `allow` is the allow-list on both paths (an offline reasoner's own `tools` is advisory):
+    only those of `tools` are offered to a model or callable by a reasoner.
+    """
     meter = Meter(budget, record)
     if isinstance(reasoner_or_model, BaseChatModel):
         provider, name = model_identity(reasoner_or_model)
@@ -44,8 +49,11 @@ def run_agent(
         actor, produced_by = agent_actor(brief.agent, OFFLINE), OFFLINE
     toolbox = Toolbox(tools, allow, agent=brief.agent, actor=actor, meter=meter)
     if isinstance(reasoner_or_model, BaseChatModel):
+        specs = toolbox.specs()
+        # an empty `tools` array is rejected by OpenAI: with nothing allowed, bind nothing
+        bound = reasoner_or_model.bind_tools(specs) if specs else reasoner_or_model
         caller = ModelCaller(
-            reasoner_or_model.bind_tools(toolbox.specs()),
+            bound,
             agent=brief.agent,
             actor=actor,
             model=name,
@@ -81,6 +89,8 @@ def _offline(
 ) -> Result:
     try:
         finding = reasoner.reason(brief, toolbox.call)
+    except RecordFailed:
+        raise
     except Exception as exc:  # a reasoner bug must fail the task, not the run
         return None, f"offline reasoner failed: {type(exc).__name__}: {exc}"[:500]
     if toolbox.meter.out_of_time():
@@ -110,6 +120,8 @@ def _model_loop(
             return None, f"token budget exhausted ({meter.tokens} of {budget.max_tokens})"
         try:
             reply = caller.invoke(messages, iteration)
+        except RecordFailed:
+            raise
         except Exception as exc:
             return None, _endpoint_failure(exc)
         messages.append(reply)

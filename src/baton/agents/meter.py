@@ -6,6 +6,14 @@ import time
 
 from baton.agents.budget import AgentBudget
 from baton.agents.events import AgentEvent, AgentRecorder, LlmCallEvent, RefusedToolCallEvent
+from baton.errors import BatonError
+
+
+class RecordFailed(BatonError):
+    """The `record` callback raised: the step could not be audited, so the task stops."""
+
+    code = "agent_record_failed"
+    status = 503
 
 
 class Meter:
@@ -28,7 +36,13 @@ class Meter:
         self.output_tokens = 0
 
     def record(self, event: AgentEvent) -> None:
-        self._record(event)
+        try:
+            self._record(event)
+        except Exception as exc:
+            raise RecordFailed(
+                f"could not record {event.kind} of agent {event.agent.value}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         self.events += 1
         if isinstance(event, LlmCallEvent):
             self.llm_calls += 1
