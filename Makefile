@@ -34,6 +34,7 @@ test: check
 bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/agent_step.py
 
 clean:
 	rm -rf $(VENV) .baton .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,62 @@
+"""Turning the model's final text into a `Finding`, or into a precise complaint for repair."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from baton.domain.finding import AgentName, Finding, Quote
+
+_PROBLEMS_SHOWN = 12
+_SOURCE_LIMIT = 200
+
+
+class AnswerInvalid(Exception):
+    """The model's answer is not a valid finding; the message says exactly why."""
+
+
+def _json_text(text: str) -> str:
+    """The JSON object in the answer: tolerate a code fence or a line of prose around it."""
+    start, end = text.find("{"), text.rfind("}")
+    if start == -1 or end < start:
+        raise AnswerInvalid("expected one JSON object, found no '{ ... }' in the answer")
+    return text[start : end + 1]
+
+
+def _problems(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+        for err in errors[:_PROBLEMS_SHOWN]
+    ]
+    more = len(errors) - _PROBLEMS_SHOWN
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _requote(quote: Quote) -> Quote:
+    clean = Quote.of(quote.source[:_SOURCE_LIMIT], quote.text)
+    return clean.model_copy(update={"truncated": clean.truncated or quote.truncated})
+
+
+def parse_finding(text: str, *, agent: AgentName, produced_by: str) -> Finding:
+    """Validate the answer; `agent` and `produced_by` are ours, whatever the model wrote.
+
+    Quotes are re-cut and cleaned with `Quote.of`: the model copies hostile text, and the
+    limit on it is ours to enforce, not the model's.
+    """
+    try:
+        data: Any = json.loads(_json_text(text))
+    except json.JSONDecodeError as exc:
+        raise AnswerInvalid(f"not valid JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(data, dict):
+        raise AnswerInvalid("expected a JSON object")
+    data.update(agent=agent.value, produced_by=produced_by)
+    try:
+        finding = Finding.model_validate(data)
+    except ValidationError as exc:
+        raise AnswerInvalid(_problems(exc)) from None
+    for suspect in finding.suspects:
+        suspect.quotes = [_requote(q) for q in suspect.quotes]
+    return finding
