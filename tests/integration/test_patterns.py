@@ -310,7 +310,7 @@ def test_unknown_pattern_and_bad_params_are_refused_before_anything_runs(
     catalog = rt.runner.deps.catalog
     bad = RESTART.replace("pattern: svc.restart", "pattern: svc.restrat")
     with pytest.raises(
-        RunbookInvalid, match="unknown pattern 'svc.restrat'; did you mean 'svc.restart'"
+        RunbookInvalid, match=r"unknown pattern 'svc\.restrat'; did you mean 'svc\.restart'"
     ):
         parse_runbook(bad, "bad.yaml", catalog)
     bad = RESTART.replace("      service:", "      replicas: 0\n      service:")
