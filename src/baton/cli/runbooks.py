@@ -8,8 +8,10 @@ import typer
 
 from baton.cli.app import console, err_console, print_json
 from baton.errors import BatonError, RunbookInvalid
+from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
 from baton.runbooks.schema import json_schema
+from baton.settings import get_settings
 
 
 def validate(
@@ -24,9 +26,10 @@ def validate(
         )
     results = []
     failed = False
+    catalog = open_catalog(get_settings())
     for file in files:
         try:
-            loaded = load_runbook(file)
+            loaded = load_runbook(file, catalog)
         except RunbookInvalid as exc:
             failed = True
             problems = [str(p) for p in exc.problems]

@@ -23,7 +23,9 @@ from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import RunStatus
 from baton.errors import InputError
+from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
+from baton.settings import get_settings
 from baton.store.db import Database
 
 if TYPE_CHECKING:
@@ -136,7 +138,7 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON when it stops."),
 ) -> None:
     """Execute a runbook for an incident; exits when the run finishes or waits on people."""
-    loaded = load_runbook(runbook)
+    loaded = load_runbook(runbook, open_catalog(get_settings()))
     incident_obj = load_incident(incident)
     requested_by = user_actor(user)
     values = parse_pairs(inputs, "input")
