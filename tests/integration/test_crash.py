@@ -245,7 +245,7 @@ tasks:
 
     self_approval = baton(home, "approve", items[0]["id"], "--as", "alice", check=False)
     assert self_approval.returncode == 1
-    assert "human:alice requested this run and cannot approve" in self_approval.stderr
+    assert "human:alice requested this and cannot approve" in self_approval.stderr
     assert "Traceback" not in self_approval.stderr
 
     baton(home, "approve", items[0]["id"], "--as", "bob")

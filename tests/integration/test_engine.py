@@ -114,7 +114,7 @@ def test_stale_duplicate_and_forbidden_answers_change_nothing(
 
     with pytest.raises(NotFound):
         runtime.runner.answer("itm_nope", by="human:alice", verdict="approve")
-    with pytest.raises(Forbidden, match="requested this run"):
+    with pytest.raises(Forbidden, match="requested this and cannot approve"):
         runtime.runner.answer(items["gate_a"], by=REQ, verdict="approve")
     with pytest.raises(Forbidden, match="only people"):
         runtime.runner.answer(items["gate_a"], by="agent:logs@offline", verdict="approve")

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.incident import Incident
 from baton.domain.params import CommandParams
-from baton.graph.actions import perform
+from baton.graph.actions import Step, perform
 from baton.runbooks.model import ActionTask
 from baton.runtime import Runtime
 from baton.store import ledger
@@ -70,7 +70,7 @@ def attempt(
     return perform(
         runtime.runner.deps,
         run_id=run_id,
-        task=act or task(),
+        step=Step.of(act or task()),
         executor=executor,
         params=CommandParams(argv=["true"]),
         hand_failure_to_human=False,

@@ -166,7 +166,7 @@ def test_separation_of_duties_at_a_pattern_gate(rt: Runtime, files: dict[str, st
     run_id, _ = start(rt, files)
     gate = gate_of(rt, run_id)
     refusals = [
-        (REQ, Forbidden, "proposed this action and cannot approve"),
+        (REQ, Forbidden, "requested this and cannot approve"),
         ("agent:log_analysis@offline", Forbidden, "not a person"),
         ("automation:svc.restart", Forbidden, "not a person"),
         ("human:dan", Forbidden, "holds none of the roles this item needs \\(sre\\)"),

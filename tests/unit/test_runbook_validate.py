@@ -179,9 +179,13 @@ def test_missing_required_param_points_at_params() -> None:
 
 
 def test_wrong_param_type_for_literal_value() -> None:
-    found = check(command("    params:\n      argv: [sleep, 2]\n"))
-    assert [(line, tid) for line, tid, _ in found] == [(12, "run")]
-    assert found[0][2].startswith("params.argv.1: Input should be a valid string")
+    found = check(command("    params:\n      argv: [sleep, 2]\n      expect_exit: [zero]\n"))
+    assert [(line, tid) for line, tid, _ in found] == [(13, "run")]
+    assert found[0][2].startswith("params.expect_exit.0: Input should be a valid integer")
+
+
+def test_numbers_in_argv_are_their_text() -> None:
+    ok(command("    params:\n      argv: [sleep, 2]\n"))
 
 
 def test_wait_seconds_must_be_a_number_unless_templated() -> None:

@@ -41,7 +41,7 @@ def check_answer(who: Answerer, ask: Ask, directory: Directory) -> list[str]:
     approving = ask.kind == "approval"
     if ask.kind in ("approval", "review") and who.by in ask.proposers:
         verb = "approve" if approving else "review"
-        raise Forbidden(f"{who.by} proposed this action and cannot {verb} it")
+        raise Forbidden(f"{who.by} requested this and cannot {verb} it (separation of duties)")
     if who.by in ask.earlier:
         raise Conflict(f"{who.by} already answered this item; nothing changed")
     held = directory.roles_of(who.by)
