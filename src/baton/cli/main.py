@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from baton.cli import audit, demo, items, runbooks, runs
+from baton.cli import audit, demo, items, logs, runbooks, runs
 from baton.cli.app import app, options, report
 from baton.errors import BatonError
 
@@ -13,6 +13,7 @@ runs.register(app)
 items.register(app)
 demo.register(app)
 audit.register(app)
+logs.register(app)
 
 
 def main() -> None:
