@@ -1,9 +1,10 @@
-"""Window against baseline: new templates, surging ones, vanished ones (pure functions).
+"""Window against baseline: new templates, surging ones, dropped ones (pure functions).
 
 Rates are per minute so windows of different lengths compare. A template surges when its
 window rate is at least `SURGE_RATIO` times its baseline rate and the excess is unlikely by
 chance: a Poisson z-score of at least `SURGE_Z` against the count the baseline rate predicts.
-Both are general statistical cut-offs, not fitted to any log.
+It drops (a heartbeat or a success message that stopped) on the mirror-image test. Both are
+general statistical cut-offs, not fitted to any log.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Shift:
 
     @property
     def stats(self) -> TemplateStats:
+        """The window's view of the template, or the baseline's if it is absent now."""
         found = self.window or self.baseline
         assert found is not None
         return found
@@ -69,7 +71,7 @@ def shifts(
     window_minutes: float,
     baseline_minutes: float,
 ) -> tuple[list[Shift], list[Shift], list[Shift]]:
-    """(new, surging, vanished), each most significant first."""
+    """(new, surging, dropped), each most significant first."""
     new: list[Shift] = []
     surging: list[Shift] = []
     for tid, st in window.items():
@@ -78,17 +80,17 @@ def shifts(
             new.append(shift)
         elif (shift.ratio or 0.0) >= SURGE_RATIO and shift.z >= SURGE_Z:
             surging.append(shift)
-    vanished = [
-        Shift(None, st, window_minutes, baseline_minutes)
+    dropped = [
+        shift
         for tid, st in baseline.items()
-        if tid not in window
-        and Shift(None, st, window_minutes, baseline_minutes).baseline_rate * window_minutes
-        >= SURGE_Z**2
+        if (shift := Shift(window.get(tid), st, window_minutes, baseline_minutes)).rate
+        <= shift.baseline_rate / SURGE_RATIO
+        and shift.z <= -SURGE_Z
     ]
     new.sort(key=lambda s: (-_rank(s.stats), -s.count, _seconds(s.stats.first)))
     surging.sort(key=lambda s: (-_rank(s.stats), -s.z))
-    vanished.sort(key=lambda s: -s.baseline_count)
-    return new, surging, vanished
+    dropped.sort(key=lambda s: s.z)
+    return new, surging, dropped
 
 
 def _rank(stats: TemplateStats) -> int:

@@ -117,8 +117,8 @@ class LogCompare(_LogTool):
     name = "logs.compare"
     description = (
         "Compare an incident window with a baseline window: templates new in the window, "
-        "templates whose per-minute rate surged, and frequent baseline templates that "
-        "vanished, with first-seen times and example lines."
+        "templates whose per-minute rate surged, and baseline templates whose rate dropped "
+        "(or stopped), with per-minute rates, first-seen times and example lines."
     )
     args_model: type[BaseModel] = CompareArgs
 
@@ -127,7 +127,7 @@ class LogCompare(_LogTool):
         b_idx = corpus.window(args.baseline_start, args.baseline_end)
         w_min = minutes(args.window_start, args.window_end)
         b_min = minutes(args.baseline_start, args.baseline_end)
-        new, surging, vanished = shifts(corpus.stats(w_idx), corpus.stats(b_idx), w_min, b_min)
+        new, surging, dropped = shifts(corpus.stats(w_idx), corpus.stats(b_idx), w_min, b_min)
         span = corpus.span
         data = {
             "window": {"lines": len(w_idx), "minutes": round(w_min, 3)},
@@ -140,10 +140,10 @@ class LogCompare(_LogTool):
             },
             "new": [_shift(s) for s in new[: args.limit]],
             "surging": [_shift(s) for s in surging[: args.limit]],
-            "vanished": [_shift(s) for s in vanished[: args.limit]],
-            "counts": {"new": len(new), "surging": len(surging), "vanished": len(vanished)},
+            "dropped": [_shift(s) for s in dropped[: args.limit]],
+            "counts": {"new": len(new), "surging": len(surging), "dropped": len(dropped)},
         }
-        cut = any(len(lst) > args.limit for lst in (new, surging, vanished))
+        cut = any(len(lst) > args.limit for lst in (new, surging, dropped))
         return data, cut
 
 
@@ -168,7 +168,7 @@ def _shift(shift: Shift) -> dict[str, Any]:
     stats = shift.stats
     ratio = shift.ratio
     return {
-        **_template(stats, shift.window_minutes if shift.window else shift.baseline_minutes),
+        **_template(stats, shift.window_minutes),
         "count": shift.count,
         "baseline_count": shift.baseline_count,
         "rate_per_minute": round(shift.rate, 4),
