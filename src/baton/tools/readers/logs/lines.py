@@ -9,6 +9,7 @@ with `ts=None` and the whole line as its message: never dropped, never an except
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -20,8 +21,12 @@ _TS_KEYS = ("ts", "time", "timestamp", "@timestamp", "t", "datetime", "date")
 _MESSAGE_KEYS = ("message", "msg", "log", "text", "@message", "event")
 _LEVEL_KEYS = ("level", "severity", "lvl", "loglevel", "log.level", "levelname", "status")
 _COMPONENT_KEYS = ("component", "logger", "logger_name", "name", "service", "module", "source")
+_LOGGER = re.compile(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+\Z")
+"""A dotted logger name: `org.apache.hadoop.ipc.Client`, `nova.compute.manager`."""
 _HEADER_TOKENS = 8
 """Tokens after the timestamp searched for a level and a component."""
+_WORDS = 24
+"""Tokens looked at in all, so a long bracketed request context can be skipped."""
 
 
 def parse_lines(
@@ -51,30 +56,37 @@ def parse_line(
 def _header(rest: str, allow_component: bool) -> tuple[str | None, str | None, str]:
     """Level, component and message from the text after the timestamp.
 
-    Looks at the first few tokens only: a level word (`ERROR`, `[warn]`, `W` before a
-    `Tag:`), then a `name:` token at most two tokens on (`sshd[24200]:`, `dfs.DataNode:`),
-    or a lone `-` separator after the level (log4j's `%p [%t] - %m`). The message is what
+    Looks at the first few tokens only, for the shapes common logging libraries print:
+    a level word (`ERROR`, `[warn]`, `W` before a `Tag:`); then, at most two tokens on and not
+    counting a bracketed thread name, a `name:` token (`sshd[24200]:`, `INFO [main]
+    dfs.DataNode:`), a dotted logger name right after the level (`INFO nova.compute.manager
+    [req-1] ...`), or a lone `-` separator (log4j's `%p [%t] - %m`); or a leading `name -`
+    (`chrome.exe - ...`, Python's `%(name)s - %(levelname)s - ...`). The message is what
     follows; when nothing is recognised it is the whole rest.
     """
     body = rest.lstrip(" \t]),|-")
-    parts = body.split(None, _HEADER_TOKENS)
-    words = parts[:_HEADER_TOKENS]
+    words = body.split(None, _WORDS)[:_WORDS]
+    component: str | None = None
+    cut: int | None = None
+    first = 0
+    dash = next((i for i in (1, 2) if i + 1 < len(words) and words[i] == "-"), None)
+    if dash is not None and not any(level_of(w) for w in words[:dash]):
+        component, cut, first = component_name(words[0]), dash + 1, dash + 1
     level_at: int | None = None
     level: str | None = None
-    for i, word in enumerate(words):
+    for i in range(first, min(len(words), _HEADER_TOKENS)):
+        word = words[i]
         next_word = words[i + 1] if i + 1 < len(words) else ""
         found = level_of(
             word,
             letters=next_word.endswith(":") and len(next_word) > 1,
-            lowercase=i == 0 or word[0] in "[<(" or word.startswith("level="),
+            lowercase=i == first or word[0] in "[<(" or word.startswith("level="),
         )
         if found is not None:
-            level, level_at = found, i
+            level, level_at, cut = found, i, i + 1
             break
-    start = 0 if level_at is None else level_at + 1
-    cut: int | None = None if level_at is None else level_at + 1
-    component: str | None = None
     if allow_component or level_at is not None:
+        start = _skip_bracketed(words, first if level_at is None else level_at + 1)
         for i in range(start, min(start + 2, len(words))):
             word = words[i]
             if len(word) > 1 and word.endswith(":") and not word.endswith("::"):
@@ -83,9 +95,22 @@ def _header(rest: str, allow_component: bool) -> tuple[str | None, str | None, s
             if level_at is not None and word == "-":
                 cut = i + 1
                 break
+            if level_at is not None and i == level_at + 1 and _LOGGER.match(word):
+                component, cut = component_name(word), _skip_bracketed(words, i + 1)
+                break
     if cut is None:
         return level, component, body.strip()
     return level, component, _after_tokens(body, cut)
+
+
+def _skip_bracketed(words: list[str], start: int) -> int:
+    """Past a bracketed thread name or context (`[main]`, `[RMCommunicator Allocator]`)."""
+    if start >= len(words) or not words[start].startswith("["):
+        return start
+    for i in range(start, len(words)):
+        if words[i].endswith("]"):
+            return i + 1
+    return start
 
 
 def _after_tokens(text: str, count: int) -> str:
