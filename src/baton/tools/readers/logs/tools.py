@@ -7,6 +7,7 @@ capped in number and length, and flagged `truncated` when anything was cut.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ def log_tools(source: Settings | Path) -> list[ReadTool]:
     return [LogSearch(cache), LogTemplates(cache), LogCompare(cache)]
 
 
-class _LogTool:
+class _LogTool(ABC):
+    """Shared envelope handling: argument validation and expected errors become results."""
+
     name = ""
     description = ""
     args_model: type[BaseModel] = BaseModel
@@ -51,8 +54,9 @@ class _LogTool:
             return ToolResult(tool=self.name, ok=False, error=exc.message)
         return ToolResult(tool=self.name, ok=True, data=data, truncated=truncated)
 
+    @abstractmethod
     def _answer(self, args: Any, corpus: Corpus) -> tuple[dict[str, Any], bool]:
-        raise NotImplementedError
+        """The data and whether anything was cut."""
 
 
 class LogSearch(_LogTool):
