@@ -38,15 +38,25 @@ _MAYBE_VALUE = re.compile(r"\d|(?i:true|false)")
 _BOOLEANS = frozenset({"true", "false", "True", "False", "TRUE", "FALSE"})
 
 
-def tokens(message: str) -> list[str]:
+def tokens(message: str, cache: dict[str, str] | None = None) -> list[str]:
     """The message split on whitespace, with values replaced by `<*>`.
 
     A written-out date (`Sun Jul 10 03:55:21 2005`) is one value, so it becomes one token.
-    Plain words skip the regexes: that keeps mining above 50,000 lines/s in pure Python.
+    Plain words skip the regexes, and `cache` (token -> masked token, owned by the caller)
+    skips them for tokens seen before: logs repeat their words, which keeps mining well
+    above 50,000 lines/s in pure Python.
     """
     if _MONTH.search(message):
         message = _DATE.sub(WILDCARD, message)
-    return [_token(tok) for tok in message.split()]
+    if cache is None:
+        return [_token(tok) for tok in message.split()]
+    out: list[str] = []
+    for tok in message.split():
+        masked = cache.get(tok)
+        if masked is None:
+            masked = cache[tok] = _token(tok)
+        out.append(masked)
+    return out
 
 
 def _token(tok: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from baton.tools.readers.logs.masking import WILDCARD, tokens
 
 _SEEN_LIMIT = 100_000
-"""Token sequences remembered for the exact-repeat fast path (bounds memory on huge files)."""
+"""Token sequences (and masked tokens) remembered for the fast paths; bounds memory."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,12 @@ class TemplateMiner:
         self.clusters: list[Cluster] = []
         self._root = _Node()
         self._seen: dict[tuple[str, ...], Cluster] = {}
+        self._masked: dict[str, str] = {}
 
     def add(self, message: str) -> int:
-        toks = tokens(message)
+        if len(self._masked) >= _SEEN_LIMIT:
+            self._masked.clear()
+        toks = tokens(message, self._masked)
         key = tuple(toks)
         known = self._seen.get(key)
         if known is not None:  # templates only generalise, so it still fits
