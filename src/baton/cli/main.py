@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from baton.cli import audit, demo, items, itsm, model, patterns, runbooks, runs
+from baton.cli import audit, demo, items, itsm, logs, model, patterns, runbooks, runs
 from baton.cli.app import app, options, report
 from baton.errors import BatonError
 
@@ -15,6 +15,7 @@ demo.register(app)
 audit.register(app)
 patterns.register(app)
 itsm.register(app)
+logs.register(app)
 model.register(app)
 
 

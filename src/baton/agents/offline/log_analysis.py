@@ -1,0 +1,305 @@
+"""The offline log-analysis reasoner: a fixed plan of log-tool calls, findings by algorithm.
+
+Plan: `logs.compare` (incident window vs baseline), `logs.templates` (what the window holds),
+then `logs.search` for example lines of the strongest suspects. Suspects are error and warn
+templates that are new in the window or whose per-minute rate surged; each is scored from
+its severity, novelty, timing against `detected_at` and volume, and the components they
+come from are ranked too. It abstains when nothing stands out, and says why in `notes` when
+there is nothing to look at. Everything read from logs reaches the finding as a `Quote`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from baton.agents.base import AgentBrief, ToolCaller
+from baton.domain.finding import AgentName, Finding, Quote, Suspect, SuspectKind
+
+SEVERITY_WEIGHT = {"error": 1.0, "warn": 0.6}
+"""How much a template's level counts: warnings matter, errors more."""
+WEIGHTS = {"novelty": 0.45, "timing": 0.30, "volume": 0.25}
+"""Shares of a template's score; they sum to 1 so a score stays within 0..1."""
+AFTER_DETECTION = 0.5
+"""Timing factor of a template first seen after detection: maybe a consequence, not a cause."""
+
+
+class LogAnalysisReasoner:
+    """Deterministic stand-in for the log-analysis model (implements `OfflineReasoner`)."""
+
+    agent = AgentName.LOG_ANALYSIS
+    tools = ("logs.compare", "logs.templates", "logs.search")
+
+    def __init__(self, max_suspects: int = 5, searched: int = 3, examples: int = 3) -> None:
+        self.max_suspects = max_suspects
+        self.searched = searched
+        self.examples = examples
+
+    def reason(self, brief: AgentBrief, call: ToolCaller) -> Finding:
+        detected_at = _aware(brief.incident.detected_at)
+        window = {"window_start": _iso(brief.window_start), "window_end": _iso(brief.window_end)}
+        compared = call(
+            "logs.compare",
+            {
+                **window,
+                "baseline_start": _iso(brief.baseline_start),
+                "baseline_end": _iso(brief.baseline_end),
+                "limit": 50,
+            },
+        )
+        if not compared.ok:
+            return _abstain(f"logs.compare failed: {_short(compared.error)}")
+        data: dict[str, Any] = compared.data
+        notes = _coverage_notes(data, brief)
+        if data["window"]["lines"] == 0:
+            return _abstain(*notes)
+        overview = call("logs.templates", {**window, "limit": 10})
+        if overview.ok:
+            notes.append(_overview_note(overview.data))
+        else:
+            notes.append(f"logs.templates failed: {_short(overview.error)}")
+
+        candidates = [
+            _Candidate(entry, kind)
+            for kind in ("new", "surging")
+            for entry in data[kind]
+            if entry["severity"] != "info"
+        ]
+        if not candidates:
+            summary = (
+                f"No new or surging error/warn log templates in the incident window "
+                f"({data['window']['lines']} lines) compared with the baseline "
+                f"({data['baseline']['lines']} lines)."
+            )
+            return Finding(
+                agent=self.agent,
+                produced_by="offline",
+                summary=summary,
+                abstained=True,
+                confidence=0.0,
+                notes=notes,
+            )
+        for candidate in candidates:
+            candidate.score = _score(candidate, detected_at, data)
+        candidates.sort(key=lambda c: (-c.score, c.entry["template_id"]))
+        top = candidates[: self.max_suspects]
+        for candidate in top[: self.searched]:
+            self._examples(candidate, window, call, notes)
+        cis = set(brief.incident.cis)
+        suspects = [_template_suspect(c, detected_at, cis) for c in top]
+        suspects += _component_suspects(candidates, cis)
+        suspects.sort(key=lambda s: -s.score)
+        confidence = _confidence(candidates, data)
+        return Finding(
+            agent=self.agent,
+            produced_by="offline",
+            summary=_summary(candidates, data, detected_at),
+            confidence=confidence,
+            suspects=suspects,
+            notes=notes,
+        )
+
+    def _examples(
+        self, candidate: _Candidate, window: dict[str, str], call: ToolCaller, notes: list[str]
+    ) -> None:
+        tid = candidate.entry["template_id"]
+        found = call("logs.search", {"template_id": tid, **window, "limit": self.examples})
+        if not found.ok:
+            notes.append(f"logs.search for {tid} failed: {_short(found.error)}")
+            return
+        candidate.quotes = [_quote(line["quote"]) for line in found.data["lines"]]
+
+
+class _Candidate:
+    def __init__(self, entry: dict[str, Any], kind: str) -> None:
+        self.entry = entry
+        self.kind = kind
+        self.score = 0.0
+        self.quotes: list[Quote] = [_quote(q) for q in entry["examples"]]
+
+
+def _score(candidate: _Candidate, detected_at: datetime, data: dict[str, Any]) -> float:
+    entry = candidate.entry
+    if candidate.kind == "new":
+        novelty = 1.0
+    else:  # a doubling scores 0.25, a 16-fold surge 1.0
+        novelty = min(1.0, math.log2(max(entry["ratio"] or 1.0, 1.0)) / 4)
+    first = _parse(entry["first_seen"])
+    timing = 1.0 if first is None or first <= detected_at else AFTER_DETECTION
+    volume = min(1.0, math.log10(1 + entry["count"]) / 2)  # 99 lines or more: 1.0
+    mix = WEIGHTS["novelty"] * novelty + WEIGHTS["timing"] * timing + WEIGHTS["volume"] * volume
+    return round(SEVERITY_WEIGHT[entry["severity"]] * mix, 4)
+
+
+def _template_suspect(candidate: _Candidate, detected_at: datetime, cis: set[str]) -> Suspect:
+    e = candidate.entry
+    first = _parse(e["first_seen"])
+    lead = (detected_at - first).total_seconds() / 60 if first else None
+    level = e["severity"].upper()
+    reasons = []
+    if candidate.kind == "new":
+        reasons.append(f"new: absent from the baseline window, {e['count']} lines in the window")
+        title = f"New {level} log template {e['template_id']} ({e['count']} lines)"
+    else:
+        reasons.append(
+            f"surging: {e['rate_per_minute']}/min in the window vs "
+            f"{e['baseline_rate_per_minute']}/min in the baseline (x{e['ratio']}, z={e['z']})"
+        )
+        title = f"Surging {level} log template {e['template_id']} (x{e['ratio']} per minute)"
+    if lead is not None:
+        when = "before" if lead >= 0 else "after"
+        seen = "first seen" if candidate.kind == "new" else "first seen in the window"
+        reasons.append(f"{seen} {abs(lead):.1f} min {when} detection ({e['first_seen']})")
+    if e["levels"]:
+        reasons.append("levels: " + ", ".join(f"{k} {v}" for k, v in sorted(e["levels"].items())))
+    else:
+        reasons.append(f"no level in the lines; the template's words read as {e['severity']}")
+    facts = {
+        k: e[k]
+        for k in (
+            "template_id",
+            "severity",
+            "levels",
+            "component",
+            "count",
+            "baseline_count",
+            "rate_per_minute",
+            "baseline_rate_per_minute",
+            "ratio",
+            "z",
+            "first_seen",
+            "last_seen",
+        )
+    }
+    facts["change"] = candidate.kind
+    facts["minutes_before_detection"] = round(lead, 2) if lead is not None else None
+    template = e["template"]
+    return Suspect(
+        kind=SuspectKind.LOG_TEMPLATE,
+        ref=e["template_id"],
+        title=title,
+        score=candidate.score,
+        ci=e["component"] if e["component"] in cis else None,
+        reasons=reasons,
+        quotes=[_quote(template), *candidate.quotes],
+        facts=facts,
+    )
+
+
+def _component_suspects(candidates: Iterable[_Candidate], cis: set[str]) -> list[Suspect]:
+    """Components ranked by their strongest suspect template, a little more for each other."""
+    by_component: dict[str, list[_Candidate]] = {}
+    for c in candidates:
+        if c.entry["component"]:
+            by_component.setdefault(c.entry["component"], []).append(c)
+    out = []
+    for name, group in by_component.items():
+        best = max(c.score for c in group)
+        score = min(1.0, best * (1 + 0.1 * (len(group) - 1)))
+        ids = [c.entry["template_id"] for c in group]
+        out.append(
+            Suspect(
+                kind=SuspectKind.COMPONENT,
+                ref=name,
+                title=f"Component {name}: {len(group)} new or surging error/warn template(s)",
+                score=round(score, 4),
+                ci=name if name in cis else None,
+                reasons=[f"source of template(s) {', '.join(ids)}"],
+                facts={"templates": ids, "lines": sum(c.entry["count"] for c in group)},
+            )
+        )
+    return out
+
+
+def _confidence(candidates: list[_Candidate], data: dict[str, Any]) -> float:
+    """The top score, lowered when a runner-up is as strong or the baseline was empty."""
+    top = candidates[0].score
+    second = candidates[1].score if len(candidates) > 1 else 0.0
+    confidence = top * (0.7 + 0.3 * (top - second) / top) if top else 0.0
+    if data["baseline"]["lines"] == 0:
+        confidence *= 0.5  # without a baseline every template looks new
+    return round(min(confidence, 1.0), 4)
+
+
+def _summary(candidates: list[_Candidate], data: dict[str, Any], detected_at: datetime) -> str:
+    new = sum(1 for c in candidates if c.kind == "new")
+    surging = len(candidates) - new
+    e = candidates[0].entry
+    first = _parse(e["first_seen"])
+    when = ""
+    if first is not None:
+        lead = (detected_at - first).total_seconds() / 60
+        when = f", first seen {abs(lead):.1f} min {'before' if lead >= 0 else 'after'} detection"
+    where = f" in component {e['component']}" if e["component"] else ""
+    return (
+        f"{new} new and {surging} surging error/warn log template(s) in the incident window "
+        f"({data['window']['lines']} lines vs {data['baseline']['lines']} in the baseline). "
+        f"Strongest: {candidates[0].kind} {e['severity']} template {e['template_id']}"
+        f"{where} ({e['count']} lines{when})."
+    )
+
+
+def _coverage_notes(data: dict[str, Any], brief: AgentBrief) -> list[str]:
+    store = data["store"]
+    notes: list[str] = []
+    if store["lines"] == 0:
+        notes.append("The log store is empty: no log files have been loaded (baton logs load).")
+    elif data["window"]["lines"] == 0:
+        notes.append(
+            f"No log lines between {_iso(brief.window_start)} and {_iso(brief.window_end)}; "
+            f"the loaded logs span {store['first']} .. {store['last']}."
+        )
+    if store["lines"] and store["timed_lines"] < store["lines"]:
+        notes.append(
+            f"{store['lines'] - store['timed_lines']} of {store['lines']} stored lines have "
+            "no readable time and are outside every window."
+        )
+    if data["window"]["lines"] and data["baseline"]["lines"] == 0:
+        notes.append("The baseline window has no log lines: every template counts as new.")
+    return notes
+
+
+def _overview_note(data: dict[str, Any]) -> str:
+    errors = sum(t["count"] for t in data["templates"] if t["severity"] == "error")
+    return (
+        f"Incident window: {data['lines_in_window']} lines in "
+        f"{data['templates_in_window']} templates; the top {len(data['templates'])} hold "
+        f"{errors} error lines."
+    )
+
+
+def _abstain(*notes: str) -> Finding:
+    return Finding(
+        agent=AgentName.LOG_ANALYSIS,
+        produced_by="offline",
+        summary="No log evidence to analyse for this incident.",
+        abstained=True,
+        confidence=0.0,
+        notes=list(notes),
+    )
+
+
+def _quote(raw: dict[str, Any]) -> Quote:
+    quote = Quote.of(str(raw.get("source", "logs")), str(raw.get("text", "")))
+    if raw.get("truncated") and not quote.truncated:
+        return Quote(source=quote.source, text=quote.text, truncated=True)
+    return quote
+
+
+def _short(text: str | None, limit: int = 300) -> str:
+    return Quote.of("tool", text or "unknown error", limit).text
+
+
+def _iso(when: datetime) -> str:
+    return _aware(when).isoformat()
+
+
+def _aware(when: datetime) -> datetime:
+    """Times without a zone are UTC, as in the log parser."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def _parse(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
