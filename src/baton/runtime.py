@@ -9,6 +9,7 @@ from typing import Self
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from baton.agents.kit import build_kit
 from baton.errors import StorageError
 from baton.evidence import checkpoints
 from baton.evidence.keys import Signer, load_signer
@@ -98,6 +99,7 @@ def build_runtime(settings: Settings) -> Runtime:
         catalog=open_catalog(settings),
         freeze=load_calendar(settings.freeze_path),
         directory=load_directory(settings.people_path),
+        agents=build_kit(settings),
     )
     runner = Runner(deps, saver, RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds))
     return Runtime(settings, db, runner, conn, signer)

@@ -20,10 +20,10 @@ from langgraph.graph.state import CompiledStateGraph
 from baton.domain.status import ItemKind
 from baton.errors import RunbookInvalid
 from baton.graph.deps import EngineDeps
-from baton.graph.nodes import action_node, decision_node, gate_node, pattern_node
+from baton.graph.nodes import action_node, agent_node, decision_node, gate_node, pattern_node
 from baton.graph.state import RunState
 from baton.runbooks.dag import effective_needs
-from baton.runbooks.model import ActionTask, DecisionTask, Runbook
+from baton.runbooks.model import ActionTask, AgentTask, DecisionTask, Runbook
 
 RunGraph = CompiledStateGraph[RunState, Any, RunState, RunState]
 
@@ -43,6 +43,8 @@ def compile_runbook(
             if task.executor not in deps.executors:
                 raise RunbookInvalid([f"task {task.id}: no executor {task.executor!r}"])
             node = action_node(deps, runbook, task, task_needs, successors)
+        elif isinstance(task, AgentTask):
+            node = agent_node(deps, runbook, task, task_needs, successors)
         elif isinstance(task, DecisionTask):
             node = decision_node(deps, runbook, task, task_needs, successors)
         elif task.type == "approval":

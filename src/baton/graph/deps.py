@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from baton.agents.kit import AgentKit
 from baton.policies.freeze import FreezeCalendar
 from baton.policies.people import Directory
 from baton.runbooks.catalog import Catalog
@@ -22,3 +23,5 @@ class EngineDeps:
     catalog: Catalog = field(default_factory=lambda: Catalog({}))
     freeze: FreezeCalendar = field(default_factory=FreezeCalendar)
     directory: Directory = field(default_factory=Directory)
+    agents: AgentKit | None = None
+    """Tools and reasoners for agent tasks (None: runbooks with agent tasks cannot run)."""

@@ -24,13 +24,14 @@ from pydantic import ValidationError
 from baton.domain import actor
 from baton.domain.status import ItemKind, TaskStatus
 from baton.graph.actions import Step, perform
+from baton.graph.agent_tasks import AgentStep
 from baton.graph.context import template_context, uses_templates
 from baton.graph.deps import EngineDeps
 from baton.graph.items import open_item
 from baton.graph.patterns import PatternTask
 from baton.graph.rules import Verdict, precheck
 from baton.graph.state import RunState, TaskState
-from baton.runbooks.model import ActionTask, DecisionTask, Runbook
+from baton.runbooks.model import ActionTask, AgentTask, DecisionTask, Runbook
 from baton.runbooks.template import TemplateError, evaluate, render_value
 from baton.store import items as item_store
 from baton.store import runs as run_store
@@ -276,6 +277,24 @@ def pattern_node(
         update = _update(task.id, end.status)
         if end.status is TaskStatus.FAILED and task.on_failure != "continue":
             update["halt"] = f"task {task.id} failed: {end.reason}"
+        return update
+
+    return guarded(task.id, needs, successors, body)
+
+
+def agent_node(
+    deps: EngineDeps, runbook: Runbook, task: AgentTask, needs: list[str], successors: list[str]
+) -> Node:
+    """An AI agent: a finding for later tasks, or a person investigating by hand."""
+
+    def body(state: RunState, run_id: str) -> dict[str, Any]:
+        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
+        if skipped is not None:
+            return skipped
+        status = AgentStep(deps, task, run_id).visit()
+        update = _update(task.id, status)
+        if status is TaskStatus.FAILED and task.on_failure != "continue":
+            update["halt"] = f"task {task.id}: the manual investigation failed"
         return update
 
     return guarded(task.id, needs, successors, body)

@@ -17,6 +17,7 @@ from baton.domain import actor
 from baton.domain.envelope import ActionResult
 from baton.domain.status import ItemKind, ItemStatus, TaskStatus
 from baton.graph.actions import Step, perform
+from baton.graph.agent_tasks import finding_view
 from baton.graph.context import template_context
 from baton.graph.deps import EngineDeps
 from baton.graph.items import open_staged_item
@@ -29,8 +30,8 @@ from baton.runbooks.catalog import LoadedPattern
 from baton.runbooks.model import ActionTask, Runbook
 from baton.runbooks.pattern import EXPECT
 from baton.runbooks.template import TemplateError, render, render_value
+from baton.store import findings, ledger
 from baton.store import items as item_store
-from baton.store import ledger
 from baton.store import runs as run_store
 from baton.store.models import utcnow
 
@@ -80,22 +81,10 @@ class PatternTask:
             gate_id = None if gate is None else gate.id
         self.incident: dict[str, Any] = context["incident"]
         self.conditions = condition_context(loaded.pattern, self.incident)
-        try:
-            given = render_value(self.task.params, context, name=f"{self.task.id}.params")
-            rationale = (
-                render(self.task.rationale, context).strip() if self.task.rationale else None
-            )
-            proposal = build_proposal(
-                loaded,
-                executor,
-                dict(given),
-                rationale=rationale,
-                context=self.conditions,
-                evidence=[],
-                proposed_by=context["run"]["requested_by"],
-            )
-        except (TemplateError, ProposalError) as exc:
-            return self._finish(TaskStatus.FAILED, str(exc))
+        proposed = self._propose(loaded, executor, context)
+        if isinstance(proposed, Conclusion):
+            return proposed
+        proposal = proposed
         mode, agreement, approved_by = Mode.AUTONOMOUS, None, []
         if gate_id is None and not self._started():
             decision = self._decide(loaded, proposal)
@@ -153,7 +142,69 @@ class PatternTask:
         why = f"verification failed: {detail.get('error')}"
         return self._outcome(Outcome.VERIFY_FAILED, why, result, record)
 
+    # ---- proposal -----------------------------------------------------------------------
+
+    def _propose(
+        self, loaded: LoadedPattern, executor: Any, context: dict[str, Any]
+    ) -> Proposal | Conclusion:
+        """The proposal from rendered params, and the agent's recommendation if it uses one."""
+        try:
+            given = dict(render_value(self.task.params, context, name=f"{self.task.id}.params"))
+            rationale = (
+                render(self.task.rationale, context).strip() if self.task.rationale else None
+            )
+        except TemplateError as exc:
+            return self._finish(TaskStatus.FAILED, str(exc))
+        proposer, evidence = str(context["run"]["requested_by"]), []
+        self.findings: list[dict[str, Any]] = []
+        if self.task.recommended_by is not None:
+            found = self._recommendation()
+            if found is None:
+                source = self.task.recommended_by
+                return self._finish(
+                    TaskStatus.SKIPPED, f"{source} recommended no {self.pattern_id}"
+                )
+            proposer, rec, self.findings = found
+            given |= rec["params"]
+            rationale = rec["rationale"] + (f". {rationale}" if rationale else "")
+            source_finding = findings.finding_id_for(self.run_id, self.task.recommended_by)
+            evidence = [f"finding:{source_finding}", *rec["evidence"]]
+        try:
+            proposal = build_proposal(
+                loaded,
+                executor,
+                given,
+                rationale=rationale,
+                context=self.conditions,
+                evidence=evidence,
+                proposed_by=proposer,
+            )
+        except ProposalError as exc:
+            return self._finish(TaskStatus.FAILED, str(exc))
+        return proposal
+
     # ---- gate ---------------------------------------------------------------------------
+
+    def _recommendation(
+        self,
+    ) -> tuple[str, dict[str, Any], list[dict[str, Any]]] | None:
+        """(agent actor, its recommendation for this pattern, the finding shown at the gate)."""
+        assert self.task.recommended_by is not None
+        with self.deps.db.read() as session:
+            row = findings.get_finding(
+                session, run_id=self.run_id, task_id=self.task.recommended_by
+            )
+            if row is None:
+                return None
+            rec = next((r for r in row.recommendations if r["pattern"] == self.pattern_id), None)
+            if rec is None:
+                return None
+            shown = [
+                finding_view(f)
+                for f in findings.run_findings(session, run_id=self.run_id)
+                if f.task_id in self.task.needs
+            ]
+        return row.actor, rec, shown
 
     def _started(self) -> bool:
         with self.deps.db.read() as session:
@@ -209,6 +260,8 @@ class PatternTask:
             "approvers": decision.roles,
             "min_approvals": decision.approvals,
         }
+        if self.findings:
+            content["findings"] = self.findings
         with self.deps.db.write() as session:
             open_staged_item(
                 session,
@@ -415,7 +468,8 @@ class PatternTask:
                 task_id=self.task.id,
                 status=status,
                 actor=actor.SYSTEM,
-                error=reason,
+                error=reason if status is TaskStatus.FAILED else None,
+                detail={"reason": reason},
             )
         return Conclusion(status, reason)
 

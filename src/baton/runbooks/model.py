@@ -120,13 +120,19 @@ class ActionTask(_TaskBase):
     rationale: str | None = Field(
         default=None, description="Why this action (template); shown to the approver."
     )
+    recommended_by: str | None = Field(
+        default=None,
+        description="An agent task this depends on: its recommendation for this pattern "
+        "supplies parameters and rationale, and the agent is the requester (so it can never "
+        "approve). Without such a recommendation the task is skipped.",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> ActionTask:
         if (self.executor is None) == (self.pattern is None):
             raise ValueError("an action names exactly one of 'pattern' or 'executor'")
-        if self.gate is not None and self.pattern is None:
-            raise ValueError("'gate' applies to pattern actions only")
+        if self.pattern is None and (self.gate is not None or self.recommended_by is not None):
+            raise ValueError("'gate' and 'recommended_by' apply to pattern actions only")
         return self
 
 
@@ -160,13 +166,48 @@ class DecisionTask(_TaskBase):
     assignee: str | None = Field(default=None, description="Role that decides when no `choose`.")
 
 
+class AgentBudgetSpec(_Strict):
+    """Limits of one agent task; unset values come from settings (BATON_AGENT_*)."""
+
+    max_tool_calls: int | None = Field(default=None, ge=1, le=100)
+    max_tokens: int | None = Field(default=None, ge=1)
+    timeout: Duration | None = None
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float | None:
+        return None if value is None else parse_duration(value)
+
+
 class AgentTask(_TaskBase):
-    """Accepted by the schema so editors know it; rejected by validation until agents land."""
+    """An AI agent as a step: reads through read-only tools, reports a finding.
+
+    It can never act or approve: its finding is data for later tasks and gates, and its
+    recommendations reach the world only through a gated pattern task (`recommended_by`).
+    When it cannot finish (budget, endpoint, invalid output) a person gets an
+    "investigate manually" task with whatever evidence it gathered; the run goes on.
+    """
 
     type: Literal["agent"]
-    agent: str
+    agent: Literal["itsm_change", "log_analysis"]
+    window: Duration = Field(
+        default=7200.0, description="How far before detection the incident window starts."
+    )
+    baseline: Duration | None = Field(
+        default=None,
+        description="Length of the 'normal' window just before the incident window "
+        "(default: as long as the incident window).",
+    )
     inputs: dict[str, Any] = Field(default_factory=dict)
-    budget: dict[str, Any] = Field(default_factory=dict)
+    budget: AgentBudgetSpec = Field(default_factory=AgentBudgetSpec)
+    assignee: str | None = Field(
+        default=None, description="Role that investigates by hand if the agent cannot finish."
+    )
+
+    @field_validator("window", "baseline", mode="before")
+    @classmethod
+    def _windows(cls, value: object) -> float | None:
+        return None if value is None else parse_duration(value)
 
 
 AnyTask = ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask

@@ -39,8 +39,6 @@ from baton.runbooks.walk import strings, under_template
 if TYPE_CHECKING:
     from baton.runbooks.catalog import Catalog
 
-AGENT_REJECTED = "agent tasks arrive with the agents feature"
-
 AnyTask = ActionTask | ApprovalTask | HumanTask | DecisionTask | AgentTask
 
 
@@ -84,8 +82,6 @@ class _Checker:
         return self.problems
 
     def check_task(self, base: Path, task: AnyTask) -> None:
-        if isinstance(task, AgentTask):
-            self.add((*base, "type"), task.id, AGENT_REJECTED)
         for j, need in enumerate(task.needs):
             if need == task.id:
                 self.add((*base, "needs", j), task.id, "a task cannot need itself")
@@ -110,6 +106,7 @@ class _Checker:
                 self.add((*base, "needs"), task.id, "on_start actions fire first: no needs")
             if task.pattern is not None:
                 self.check_pattern(base, task)
+                self.check_recommender(base, task)
             else:
                 self.check_params(base, task)
 
@@ -125,6 +122,8 @@ class _Checker:
         concrete = {k: v for k, v in task.params.items() if not under_template(task.params, (k,))}
         _, problems = check_params(pattern, concrete)
         for problem in problems:
+            if problem.startswith("missing required") and task.recommended_by is not None:
+                continue  # the agent's recommendation supplies it at run time
             if problem.startswith("missing required") and any(
                 under_template(task.params, (k,)) for k in task.params
             ):
@@ -142,6 +141,22 @@ class _Checker:
                     f"gate approvers {', '.join(wider)} are not approvers of pattern "
                     f"{pattern.id} ({allowed}); a runbook can narrow a gate, never widen it",
                 )
+
+    def check_recommender(self, base: Path, task: ActionTask) -> None:
+        source = task.recommended_by
+        if source is None:
+            return
+        if source not in self.ids:
+            hint = suggest(source, self.ids)
+            self.add((*base, "recommended_by"), task.id, f"unknown task '{source}'{hint}")
+        elif not isinstance(self.rb.task(source), AgentTask):
+            self.add((*base, "recommended_by"), task.id, f"'{source}' is not an agent task")
+        elif source not in task.needs:
+            self.add(
+                (*base, "recommended_by"),
+                task.id,
+                f"recommended_by '{source}': add it to needs (the agent must finish first)",
+            )
 
     def check_decision(self, base: Path, task: DecisionTask) -> None:
         seen: set[str] = set()

@@ -235,3 +235,21 @@ class PatternLedgerRow(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSON)
     standing: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FindingRow(Base):
+    """An agent task's finding (large, hostile-text-bearing): graph state holds only its id."""
+
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("run_id", "task_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(64))
+    agent: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(160))
+    produced_by: Mapped[str] = mapped_column(String(160))
+    finding: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recommendations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -30,7 +30,7 @@ class LogAnalysisReasoner:
     """Deterministic stand-in for the log-analysis model (implements `OfflineReasoner`)."""
 
     agent = AgentName.LOG_ANALYSIS
-    tools = ("logs.compare", "logs.templates", "logs.search")
+    tools: tuple[str, ...] = ("logs.compare", "logs.templates", "logs.search")
 
     def __init__(self, max_suspects: int = 5, searched: int = 3, examples: int = 3) -> None:
         self.max_suspects = max_suspects
