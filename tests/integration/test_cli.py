@@ -145,8 +145,18 @@ def test_run_json_shapes_and_human_task_completion(tmp_path: Path, home: Path, i
 
 def test_demo_runs_end_to_end(tmp_path: Path, home: Path):
     proc = baton(home, "demo", "--home", str(tmp_path / "demo"))
-    assert "DEMO APPROVER" in proc.stdout
+    out = " ".join(proc.stdout.split())  # rich wraps long lines
+    assert "changes (offline): CHG0031042 on checkout-api is the most likely cause" in out
+    assert "proposed by agent:itsm_change@offline: change.rollback (change=CHG0031042" in out
+    assert "agent:itsm_change@offline tries to approve its own proposal: refused" in out
+    assert "DEMO APPROVER" in out and "evidence pack" in out and ": ok: " in out
     assert "succeeded" in proc.stdout
+
+
+def test_demo_runs_the_old_rollback_runbook_too(tmp_path: Path, home: Path):
+    rb = str(REPO / "runbooks" / "bad-deploy-rollback.yaml")
+    proc = baton(home, "demo", "--home", str(tmp_path / "demo"), "--runbook", rb)
+    assert "DEMO APPROVER" in proc.stdout and "succeeded" in proc.stdout
 
 
 def test_audit_verify_cli(tmp_path: Path, home: Path):

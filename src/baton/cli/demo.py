@@ -1,11 +1,18 @@
-"""`baton demo`: one runbook end to end on a throwaway `$BATON_HOME`."""
+"""`baton demo`: an incident end to end on a throwaway `$BATON_HOME`.
+
+The change agent and the log agent investigate in parallel (offline reasoner: no network,
+no API key); one gate shows their findings and the rollback the change agent recommends;
+the agent's own attempt to approve is refused; a clearly labelled demo approver approves;
+the rollback (a demo stand-in that only writes a file) runs through the ledger and is
+verified; the evidence pack is exported and verified offline.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -13,96 +20,140 @@ from rich.markup import escape
 from baton.cli import views
 from baton.cli.app import console
 from baton.cli.follow import follow
+from baton.cli.runs import load_incident
 from baton.domain import actor
-from baton.domain.incident import Incident
-from baton.domain.status import RunStatus
+from baton.domain.status import ItemKind, RunStatus
+from baton.errors import Forbidden
 from baton.evidence import bundle
 from baton.evidence.keys import init_keys, load_signer, public_pem
+from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
 from baton.settings import Settings
 from baton.store import items as item_store
 from baton.store import runs as run_store
+from baton.store.models import PendingItemRow
+from baton.tools.readers.itsm.store import ItsmStore, itsm_dir, read_files
+from baton.tools.readers.logs.store import load_file, log_dir
 
 if TYPE_CHECKING:
     from baton.runtime import Runtime
 
+REPO = Path(__file__).resolve().parents[3]
 DEMO_REQUESTER = actor.human("demo-requester")
 DEMO_APPROVER = actor.human("demo-approver")
-DEMO_INCIDENT = Incident(
-    id="INC-DEMO-1",
-    title="checkout-api 5xx error rate above 5% after deploy",
-    severity="high",
-    service="checkout-api",
-    environment="production",
-    cis=["checkout-api", "payments-db"],
-    labels={"alertname": "HighErrorRate", "team": "payments"},
-)
+DEMO_SRE = actor.human("demo-sre")
+PEOPLE = """\
+# The demo's people directory: who holds which roles (approver roles are checked).
+people:
+  demo-approver: [incident-commander]
+  demo-sre: [sre, incident-commander]
+"""
 
 
-def _default_runbook() -> Path:
-    here = Path("runbooks/bad-deploy-rollback.yaml")
-    if here.exists():
-        return here
-    return Path(__file__).resolve().parents[3] / "runbooks" / "bad-deploy-rollback.yaml"
+def _shipped(relative: str) -> Path:
+    """A file of the checkout: from the working directory if there, else beside the code."""
+    here = Path(relative)
+    return here if here.exists() else REPO / relative
 
 
-def _approve(rt: Runtime, item_id: str) -> RunStatus:
-    outcome = rt.runner.answer(
-        item_id, by=DEMO_APPROVER, verdict="approve", comment="demo: approved by script"
-    )
-    return outcome.run_status
+def _load_data(settings: Settings) -> None:
+    """The demo estate: ITSM records (ServiceNow Table API shapes) and service logs."""
+    data = _shipped("runbooks/data")
+    ItsmStore(itsm_dir(settings)).put(read_files(sorted((data / "itsm").glob("*.json"))))
+    for log in sorted((data / "logs").glob("*.log")) + sorted((data / "logs").glob("*.jsonl")):
+        load_file(log_dir(settings.data_dir), log)
+
+
+def _say(text: str) -> None:
+    console.print(text, highlight=False, markup=False)
+
+
+def _show_gate(item: PendingItemRow) -> None:
+    content = item.content
+    console.print(f"\n[bold]{escape(item.title)}[/bold] ({item.id}) shows the approver:")
+    for finding in content.get("findings", []):
+        _say(f"  • {finding['task']} ({finding['produced_by']}): {finding['summary']}")
+    if proposal := content.get("proposal"):
+        params = ", ".join(f"{k}={v}" for k, v in sorted(proposal["params"].items()))
+        _say(f"  • proposed by {proposal['proposed_by']}: {proposal['pattern']} ({params})")
+        _say(f"  • rationale: {proposal['rationale']}")
+        _say(f"  • gate: {content['gate']}")
+    for line in content.get("shows", []):
+        _say(f"  • {line}")
+
+
+def _answer(rt: Runtime, item: PendingItemRow) -> RunStatus:
+    if item.kind == ItemKind.APPROVAL:
+        _show_gate(item)
+        if not actor.is_human(item.requested_by):
+            try:
+                rt.runner.answer(item.id, by=item.requested_by, verdict="approve")
+            except Forbidden as exc:
+                _say(f"  ✗ {item.requested_by} tries to approve its own proposal: refused")
+                _say(f"    ({exc.message}; the refusal is in the audit trail)")
+        console.print(
+            f"[reverse] DEMO APPROVER [/reverse] {DEMO_APPROVER} approves "
+            "(a person does this with `baton approve`)",
+            highlight=False,
+        )
+        answer = partial(
+            rt.runner.answer, item.id, by=DEMO_APPROVER, verdict="approve", comment="demo"
+        )
+    else:
+        console.print(
+            f"\n[reverse] DEMO SRE [/reverse] {DEMO_SRE} completes {item.kind} "
+            f"'{escape(item.title)}' (a person does this with `baton complete`)",
+            highlight=False,
+        )
+        for line in str(item.content.get("instructions", "")).splitlines():
+            _say(f"  {line}")
+        answer = partial(
+            rt.runner.answer, item.id, by=DEMO_SRE, verdict="complete", comment="demo: done"
+        )
+    return answer().run_status
 
 
 def demo(
-    runbook: Path = typer.Option(
-        None, "--runbook", help="Default: runbooks/bad-deploy-rollback.yaml"
-    ),
+    runbook: Path = typer.Option(None, "--runbook", help="Default: runbooks/agent-triage.yaml"),
     home: Path | None = typer.Option(None, "--home", help="Keep state here instead of a temp dir."),
 ) -> None:
-    """Run the bad-deploy rollback end to end, approving as a clearly labelled demo approver."""
-    loaded = load_runbook(runbook or _default_runbook())
+    """Run an incident end to end: agents in parallel, a gate, a stand-in rollback, evidence."""
     home = home or Path(tempfile.mkdtemp(prefix="baton-demo-"))
-    settings = Settings(home=home)
+    settings = Settings(home=home, patterns_dir=_shipped("runbooks/demo/patterns"))
+    loaded = load_runbook(runbook or _shipped("runbooks/agent-triage.yaml"), open_catalog(settings))
+    incident = load_incident(_shipped("runbooks/data/itsm/incident-checkout.yaml"))
     console.rule("[bold]Baton demo[/bold]")
-    console.print(f"state in {home} (SQLite; throwaway)", highlight=False)
+    _say(f"state in {home} (SQLite; throwaway); reasoner: offline (no network, no API key)")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "people.yaml").write_text(PEOPLE)
     signer = load_signer(settings.signing_key_path) or init_keys(settings.signing_key_path)
+    _load_data(settings)
+    detected = f"{incident.detected_at:%Y-%m-%d %H:%M} UTC"
+    _say(f"incident {incident.id}: {incident.title} (detected {detected})")
     from baton.runtime import build_runtime  # LangGraph loads only for commands that run
 
     with build_runtime(settings) as rt:
-        run_id = rt.runner.create(
-            loaded,
-            DEMO_INCIDENT,
-            requested_by=DEMO_REQUESTER,
-            inputs={"state_dir": str(home / "deploys")},
-        )
-        console.print(f"run {run_id} requested by {DEMO_REQUESTER}", highlight=False)
+        inputs: dict[str, Any] = {}
+        if "state_dir" in loaded.runbook.inputs:
+            inputs["state_dir"] = str(home / "deploys")
+        run_id = rt.runner.create(loaded, incident, requested_by=DEMO_REQUESTER, inputs=inputs)
+        _say(f"run {run_id} requested by {DEMO_REQUESTER}")
         status = follow(rt, run_id, lambda: rt.runner.advance(run_id))
         while status is RunStatus.WAITING:
             with rt.db.read() as session:
                 items = item_store.list_items(session, run_id=run_id)
-            for item in items:
-                title = escape(item.title)
-                if item.kind != "approval":
-                    console.print(f"[yellow]waiting on {item.kind} {title}; stopping[/yellow]")
-                    raise typer.Exit(1)
-                console.print(f"\n[bold]{title}[/bold] ({item.id}) shows the approver:")
-                for line in item.content.get("shows", []):
-                    console.print(f"  • {line}", highlight=False, markup=False)
-                console.print(
-                    f"[reverse] DEMO APPROVER [/reverse] {DEMO_APPROVER} approves "
-                    "(a person does this with `baton approve`)",
-                    highlight=False,
-                )
-                status = follow(rt, run_id, partial(_approve, rt, item.id))
+            if not items:
+                break
+            status = follow(rt, run_id, partial(_answer, rt, items[0]))
         with rt.db.read() as session:
             events = run_store.timeline(session, run_id=run_id)
         console.print(views.timeline_table(events))
         pack = bundle.export(rt.db, signer, home / f"evidence-{run_id}.zip", run=run_id)
         checked = bundle.verify_bundle(pack.path, public_pem(signer.public))
-        console.print(f"evidence pack {pack.path}: {checked.message}", highlight=False)
+        _say(f"evidence pack {pack.path}: {checked.message}")
         console.print(f"run {run_id} [bold]{status}[/bold]; inspect it with:")
-        console.print(f"  BATON_HOME={home} baton runs show {run_id}", highlight=False)
-        console.print(f"  BATON_HOME={home} baton audit verify", highlight=False)
+        for command in (f"runs show {run_id}", "patterns list", "audit verify"):
+            _say(f"  BATON_HOME={home} BATON_PATTERNS_DIR={settings.patterns_dir} baton {command}")
     raise typer.Exit(0 if status is RunStatus.SUCCEEDED else 1)
 
 
