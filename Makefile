@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/agent_step.py
+	$(BIN)/python bench/loghub.py
 
 clean:
 	rm -rf $(VENV) .baton .pytest_cache .mypy_cache .ruff_cache
