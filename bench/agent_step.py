@@ -2,9 +2,10 @@
 
 A chat model that answers instantly, in-process, plays a fixed conversation: `--steps`
 tool calls, then a valid finding. The loop (`run_agent`: prompt build, tool allow-list and
-schema checks, prompt digests, events serialised as the audit trail will store them, final
-answer validation) is timed against the baseline of calling the same bound model and the
-same tool directly with a hand-built message list. The difference per model call is the
+schema checks, prompt digests, every event appended to a real audit trail (SQLite, WAL, one
+transaction per event, exactly as an agent task node does), final answer validation) is
+timed against the baseline of calling the same bound model and the same tool directly with a
+hand-built message list. The difference per model call is the
 framework overhead; target < 5 ms.
 
     python bench/agent_step.py [--runs 200] [--steps 6]
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +39,9 @@ from tests.agent_fixtures import CHANGES, LINES, LogSearch, RecentChanges, brief
 from baton.agents.budget import AgentBudget
 from baton.agents.events import AgentEvent
 from baton.agents.loop import run_agent
+from baton.graph.agent_tasks import audit_agent_event
+from baton.settings import Settings
+from baton.store.db import Database, open_database
 
 ALLOW = ("logs.search", "itsm.recent_changes")
 FINAL = json.dumps(finding_json())
@@ -78,11 +84,9 @@ class InstantModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def loop_once(model: InstantModel, budget: AgentBudget) -> float:
-    events: list[str] = []
-
+def loop_once(model: InstantModel, budget: AgentBudget, db: Database) -> float:
     def record(event: AgentEvent) -> None:
-        events.append(event.model_dump_json())  # what the audit trail will serialise
+        audit_agent_event(db, "run_bench", "agent", event)
 
     tools = [LogSearch(LINES), RecentChanges(CHANGES)]
     started = time.perf_counter()
@@ -121,10 +125,12 @@ def main() -> None:
     args = parser.parse_args()
     model = InstantModel(steps=args.steps)
     budget = AgentBudget(max_tool_calls=args.steps + 1, max_tokens=10**9)
+    home = Path(tempfile.mkdtemp(prefix="baton-bench-agent-"))
+    db = open_database(Settings(home=home))
     for _ in range(20):  # warm caches and lazy imports
-        loop_once(model, budget)
+        loop_once(model, budget, db)
         direct_once(model)
-    loop = statistics.median(loop_once(model, budget) for _ in range(args.runs))
+    loop = statistics.median(loop_once(model, budget, db) for _ in range(args.runs))
     direct = statistics.median(direct_once(model) for _ in range(args.runs))
     calls = args.steps + 1
     overhead = (loop - direct) / calls * 1000
@@ -132,6 +138,8 @@ def main() -> None:
     for label, value in (("loop:  ", loop), ("direct:", direct)):
         print(f"{label} {value * 1000:7.2f} ms per run  {value / calls * 1000:6.3f} ms per call")
     print(f"framework overhead: {overhead:.3f} ms per agent step (target < 5 ms)")
+    db.close()
+    shutil.rmtree(home, ignore_errors=True)
     print(f"ratio={loop / direct:.2f}")
 
 

@@ -30,6 +30,7 @@ from baton.runbooks.model import AgentTask
 from baton.store import audit, findings
 from baton.store import items as item_store
 from baton.store import runs as run_store
+from baton.store.db import Database
 from baton.store.models import FindingRow, utcnow
 
 SUSPECTS_IN_OUTPUT = 3
@@ -115,17 +116,7 @@ class AgentStep:
         )
 
     def _record(self, event: AgentEvent) -> None:
-        """Every model call and tool call is audited as it happens, by the agent's actor."""
-        payload = event.model_dump(mode="json", exclude={"actor", "at", "kind"})
-        with self.deps.db.write() as session:
-            audit.append(
-                session,
-                actor=event.actor,
-                kind=f"agent_{event.kind}",
-                payload=payload,
-                run=self.run_id,
-                task=self.task.id,
-            )
+        audit_agent_event(self.deps.db, self.run_id, self.task.id, event)
 
     def _keep(self, outcome: AgentOutcome, finding: Finding) -> None:
         proposals = [r.model_dump(mode="json") for r in recommend(finding)]
@@ -233,3 +224,17 @@ def finding_view(row: FindingRow) -> dict[str, Any]:
     """A stored finding as a gate shows it: which task, and its summary."""
     finding = Finding.model_validate(row.finding)
     return {"task": row.task_id, **summary(row.id, row.produced_by, finding, row.recommendations)}
+
+
+def audit_agent_event(db: Database, run_id: str, task_id: str, event: AgentEvent) -> None:
+    """Every model call and tool call is audited as it happens, by the agent's actor."""
+    payload = event.model_dump(mode="json", exclude={"actor", "at", "kind"})
+    with db.begin() as conn:  # the hot path: one short transaction per event
+        audit.append(
+            conn,
+            actor=event.actor,
+            kind=f"agent_{event.kind}",
+            payload=payload,
+            run=run_id,
+            task=task_id,
+        )
