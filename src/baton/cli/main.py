@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from baton.cli import audit, demo, items, itsm, logs, model, patterns, runbooks, runs
+from baton.cli import audit, demo, doctor, items, itsm, logs, model, patterns, runbooks, runs
 from baton.cli.app import app, options, report
 from baton.errors import BatonError
 
@@ -17,6 +17,7 @@ patterns.register(app)
 itsm.register(app)
 logs.register(app)
 model.register(app)
+doctor.register(app)
 
 
 def main() -> None:

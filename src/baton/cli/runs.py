@@ -25,7 +25,7 @@ from baton.domain.status import RunStatus
 from baton.errors import InputError
 from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
-from baton.settings import get_settings
+from baton.settings import Settings, get_settings
 from baton.store.db import Database
 
 if TYPE_CHECKING:
@@ -151,6 +151,8 @@ def run(
             return
         if not as_json:
             console.print(f"run {run_id} started by {requested_by}", highlight=False)
+            if any(t.type == "agent" for t in loaded.runbook.steps):
+                console.print(f"agents: {reasoner_line(rt.settings)}", highlight=False)
         status = follow(rt, run_id, lambda: rt.runner.advance(run_id), live=not as_json)
         if as_json:
             print_json(show_json(rt.db, run_id))
@@ -264,3 +266,10 @@ def register(app: typer.Typer) -> None:
     app.command()(recover)
     app.command()(cancel)
     app.add_typer(runs_app, name="runs")
+
+
+def reasoner_line(settings: Settings) -> str:
+    """Who reasons for agents, said plainly (no model configured means offline)."""
+    if settings.model_provider == "offline":
+        return "offline reasoners (deterministic; no network, no API key)"
+    return f"model {settings.model_name} at {settings.model_base_url}"

@@ -359,3 +359,9 @@ def latest_checkpoint(session: Any) -> Checkpoint | None:
         {},
     )
     return Checkpoint(**row) if row else None
+
+
+def head_seq(session: Any) -> int:
+    """The sequence number of the newest event (0 for an empty trail)."""
+    row = sql.first(sql.connection(session), _HEAD, {})
+    return int(row["seq"]) if row else 0
