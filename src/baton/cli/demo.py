@@ -69,16 +69,8 @@ def _say(text: str) -> None:
 
 
 def _show_gate(item: PendingItemRow) -> None:
-    content = item.content
     console.print(f"\n[bold]{escape(item.title)}[/bold] ({item.id}) shows the approver:")
-    for finding in content.get("findings", []):
-        _say(f"  • {finding['task']} ({finding['produced_by']}): {finding['summary']}")
-    if proposal := content.get("proposal"):
-        params = ", ".join(f"{k}={v}" for k, v in sorted(proposal["params"].items()))
-        _say(f"  • proposed by {proposal['proposed_by']}: {proposal['pattern']} ({params})")
-        _say(f"  • rationale: {proposal['rationale']}")
-        _say(f"  • gate: {content['gate']}")
-    for line in content.get("shows", []):
+    for line in views.item_lines(item.content):
         _say(f"  • {line}")
 
 

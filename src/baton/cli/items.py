@@ -32,8 +32,8 @@ def pending(
     elif rows:
         console.print(views.items_table(rows))
         for item, _ in rows:
-            for line in item.content.get("shows", []):
-                console.print(f"  {item.id} shows: {line}", highlight=False, markup=False)
+            for line in views.item_lines(item.content):
+                console.print(f"  {item.id}: {line}", highlight=False, markup=False)
     else:
         console.print("nothing is waiting")
 

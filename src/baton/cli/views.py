@@ -6,6 +6,7 @@ rename or remove them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -191,3 +192,24 @@ def ledger_json(entry: LedgerEntry) -> dict[str, Any]:
         "intent_at": iso(entry.intent_at),
         "completed_at": iso(entry.completed_at),
     }
+
+
+def item_lines(content: dict[str, Any]) -> list[str]:
+    """What an item shows a person, one line per fact: findings, the proposal (exactly what
+    would run), its rationale and why it is gated, then any `shows` lines. Plain text: log
+    and ticket text inside must never be read as markup."""
+    lines = [
+        f"{f['task']} ({f['produced_by']}): {f['summary']}" for f in content.get("findings", [])
+    ]
+    if proposal := content.get("proposal"):
+        params = ", ".join(f"{k}={v}" for k, v in sorted(proposal["params"].items()))
+        lines.append(f"proposed by {proposal['proposed_by']}: {proposal['pattern']} ({params})")
+        lines.append(f"runs: {json.dumps(proposal['invocation'], sort_keys=True)}")
+        if proposal.get("rationale"):
+            lines.append(f"rationale: {proposal['rationale']}")
+        lines.append(f"risk {proposal['risk']}, blast radius {proposal['blast_radius']}")
+        lines.append(f"gate: {content.get('gate')}; proposal {content.get('proposal_hash')}")
+    if content.get("reason"):
+        lines.append(f"reason: {content['reason']}")
+    lines.extend(str(line) for line in content.get("shows", []))
+    return lines
