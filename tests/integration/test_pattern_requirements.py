@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from baton.graph.promotion import standing_of
 from baton.graph.signoff import sign_off_line
 from baton.policies.context import condition_context
 from baton.policies.promotion import Ledger
+from baton.runbooks.catalog import LoadedPattern, loaded_pattern
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import audit
@@ -210,3 +212,35 @@ def test_sign_off_refusals_and_the_sign_off_that_promotes(rt: Runtime) -> None:
         sign(rt, "human:erin")
     _, status = rt.runner.start(runbook(one_step("svc.signed")), INCIDENT, requested_by=REQ)
     assert status is RunStatus.SUCCEEDED
+
+
+def test_a_hanging_or_chatty_suite_is_bounded(rt: Runtime) -> None:
+    base = rt.runner.deps.catalog["svc.evaluated"].pattern
+
+    def with_eval(code: str) -> LoadedPattern:
+        promotion = base.promotion.model_copy(update={"eval": ["python3", "-c", code]})
+        return loaded_pattern(base.model_copy(update={"promotion": promotion}), "<test>")
+
+    started = time.monotonic()
+    hung = evaluate(
+        rt.db,
+        with_eval("import time; print('started', flush=True); time.sleep(60)"),
+        by="human:erin",
+        timeout=1,
+        output_limit=1000,
+    )
+    assert time.monotonic() - started < 15
+    assert not hung.passed and "timed out after 1s" in (hung.error or "")
+    chatty = evaluate(
+        rt.db,
+        with_eval("print('x' * 1_000_000)"),
+        by="human:erin",
+        timeout=60,
+        output_limit=1000,
+    )
+    assert chatty.passed
+    timed_out, talked = pattern_events(rt, "pattern_eval")
+    assert timed_out.payload["result"] == "timeout" and timed_out.status == "failed"
+    assert "started" in timed_out.payload["stdout_tail"]
+    assert len(talked.payload["stdout_tail"]) <= 2000
+    assert "truncated" in talked.payload["stdout_tail"]
