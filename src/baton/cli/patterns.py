@@ -295,8 +295,11 @@ def signoff(
     context: list[str] = typer.Option([], "--context", help="Condition as field=value."),
     comment: str | None = typer.Option(None, "--comment", help="What was checked."),
 ) -> None:
-    """Sign off a pattern's promotion in one context (audited; promotes when nothing else is
-    missing). Approvers of the streak's runs cannot sign off their own evidence."""
+    """Sign off a pattern's promotion in one context (audited).
+
+    Promotes when nothing else is missing. Approvers of the streak's runs cannot sign off
+    their own evidence.
+    """
     from baton.graph.signoff import sign_off_line
     from baton.policies.people import load_directory
 
