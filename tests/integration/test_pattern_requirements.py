@@ -30,6 +30,7 @@ people:
   bob: [sre, change-board]
   erin: [change-board]
   dan: [incident-commander]
+  frank: [sre, change-board]
 """
 
 
@@ -244,3 +245,30 @@ def test_a_hanging_or_chatty_suite_is_bounded(rt: Runtime) -> None:
     assert "started" in timed_out.payload["stdout_tail"]
     assert len(talked.payload["stdout_tail"]) <= 2000
     assert "truncated" in talked.payload["stdout_tail"]
+
+
+def test_a_sign_off_lapses_when_the_signer_approves_a_later_run_of_the_streak(
+    settings: Settings, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "both"
+    shutil.copytree(FIXTURES, catalog)
+    evaluated = (catalog / "svc.evaluated.yaml").read_text()
+    suite = evaluated[evaluated.index("  eval: ") :]
+    signed = catalog / "svc.signed.yaml"
+    both = "promotion:\n  threshold: 2\n  signoff_role: change-board\n" + suite
+    signed.write_text(
+        signed.read_text().replace("promotion: {threshold: 2, signoff_role: change-board}\n", both)
+    )
+    (tmp_path / "eval.ok").write_text("")
+    with build_runtime(settings.model_copy(update={"patterns_dir": catalog})) as rt:
+        for _ in range(2):
+            approved_run(rt, "svc.signed", by="human:alice")
+        assert sign(rt, "human:frank").state == "eligible"  # the eval is still missing
+        approved_run(rt, "svc.signed", by="human:frank")  # still gated: frank may approve
+        loaded = rt.runner.deps.catalog["svc.signed"]
+        evaluate(rt.db, loaded, by="human:erin", timeout=60, output_limit=65536, cwd=tmp_path)
+        standing = line(rt, "svc.signed")
+        assert (standing.state, standing.signed_off_by) == ("eligible", None)
+        (lapsed,) = pattern_events(rt, "pattern_eligible")[-1:]
+        assert "sign-off by human:frank lapsed" in lapsed.payload["reason"]
+        assert sign(rt, "human:erin").state == "autonomous"

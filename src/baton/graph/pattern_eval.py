@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from baton.domain.envelope import ActionResult
 from baton.domain.params import CommandParams
 from baton.errors import InputError
-from baton.graph.promotion import save_ledger
+from baton.graph.promotion import save_ledger, streak_runs
 from baton.policies.context import describe_context
-from baton.policies.promotion import Ledger, record_eval
+from baton.policies.promotion import Ledger, Transition, record_eval
 from baton.runbooks.catalog import LoadedPattern
 from baton.store import audit
 from baton.store import patterns as pattern_store
@@ -130,8 +130,11 @@ def record_result(
         before = Ledger.model_validate(row.standing)
         if before.version != loaded.version:
             continue  # reset when next used; it then finds this result (standing_of)
+        lapsed = _lapsed_signoff(session, loaded, row.context, before)
+        if lapsed is not None:
+            before = before.model_copy(update={"signed_off_by": None})
         after, moves = record_eval(before, pattern, loaded.version, passed=result.ok)
-        save_ledger(session, loaded, row.context, after, moves, by=by)
+        save_ledger(session, loaded, row.context, after, [*_lapsed_moves(lapsed), *moves], by=by)
         lines.append(
             {
                 "context": row.context,
@@ -151,3 +154,22 @@ def record_result(
         event.seq,
         lines,
     )
+
+
+def _lapsed_signoff(
+    session: Session, loaded: LoadedPattern, context: dict[str, Any], line: Ledger
+) -> str | None:
+    """Who signed this line off but has since approved a run of its streak (the line stays
+    gated while it waits for the eval, so its approvers may include the signer by then)."""
+    signer = line.signed_off_by
+    if signer is None:
+        return None
+    runs = streak_runs(session, loaded, context, line.streak)
+    return signer if any(signer in run.approved_by for run in runs) else None
+
+
+def _lapsed_moves(signer: str | None) -> list[Transition]:
+    if signer is None:
+        return []
+    reason = f"the sign-off by {signer} lapsed: they approved a run of this streak since"
+    return [Transition(kind="eligible", reason=reason)]
