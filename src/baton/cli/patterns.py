@@ -1,4 +1,4 @@
-"""`baton patterns list|show|evidence|demote`: the catalog and its promotion ledger."""
+"""`baton patterns list|show|evidence|demote|eval|signoff`: the catalog and its promotion ledger."""
 
 from __future__ import annotations
 
@@ -31,12 +31,14 @@ def _lines(db: Any, loaded: LoadedPattern) -> list[dict[str, Any]]:
     threshold = loaded.pattern.promotion.threshold
     with db.read() as session:
         rows = pattern_store.standings(session, pattern_id=loaded.pattern.id)
+        ran = pattern_store.get_eval(session, pattern_id=loaded.pattern.id, version=loaded.version)
+    passed = loaded.version if ran is not None and ran.passed else None
     lines = []
     for row in rows:
         ledger = Ledger.model_validate(row.standing)
         stale = ledger.version != loaded.version
         if stale:
-            ledger = Ledger(version=loaded.version)
+            ledger = Ledger(version=loaded.version, eval_passed_version=passed)
         lines.append(
             {
                 "context": row.context,
@@ -44,6 +46,8 @@ def _lines(db: Any, loaded: LoadedPattern) -> list[dict[str, Any]]:
                 "state": ledger.state,
                 "streak": ledger.streak,
                 "threshold": threshold,
+                "progress": f"{ledger.streak}/{threshold}",
+                "signed_off_by": ledger.signed_off_by,
                 "clean": ledger.clean,
                 "failures": ledger.failures,
                 "agreement": ledger.agreement,
@@ -227,9 +231,100 @@ def demote(
     )
 
 
+def eval_suite(
+    pattern_id: str,
+    user: str = typer.Option(..., "--as", help="Who runs the eval (its actor in the audit)."),
+    timeout: float = typer.Option(
+        600.0, "--timeout", min=1, max=86400, help="Seconds before the suite is killed."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run the pattern's eval suite (promotion.eval) for its current version, here.
+
+    A pass counts for every context at this version and promotes those that only waited
+    for it; a failure clears the pass. Exits 1 when the suite fails.
+    """
+    from baton.graph.pattern_eval import evaluate
+
+    by = user_actor(user)
+    loaded = _catalog().require(pattern_id)
+    with open_db() as db:
+        outcome = evaluate(
+            db,
+            loaded,
+            by=by,
+            timeout=timeout,
+            output_limit=get_settings().output_limit_bytes,
+            cwd=Path.cwd(),
+        )
+    if as_json:
+        print_json(
+            {
+                "pattern": outcome.pattern_id,
+                "version": outcome.version,
+                "passed": outcome.passed,
+                "exit_code": outcome.exit_code,
+                "error": outcome.error,
+                "output_digest": outcome.output_digest,
+                "audit_seq": outcome.audit_seq,
+                "contexts": outcome.lines,
+            }
+        )
+    else:
+        verdict = "passed" if outcome.passed else f"failed ({outcome.error})"
+        console.print(
+            f"eval of {pattern_id} {outcome.version[:19]} {verdict}; audited as event "
+            f"{outcome.audit_seq}",
+            highlight=False,
+            markup=False,
+        )
+        for line in outcome.lines:
+            moved = "; ".join(f"{m['kind']}: {m['reason']}" for m in line["moves"])
+            console.print(
+                f"  {line['conditions']}: {line['state']}" + (f" ({moved})" if moved else ""),
+                highlight=False,
+                markup=False,
+            )
+    if not outcome.passed:
+        raise typer.Exit(1)
+
+
+def signoff(
+    pattern_id: str,
+    user: str = typer.Option(..., "--as", help="Who signs off (must hold the signoff_role)."),
+    context: list[str] = typer.Option([], "--context", help="Condition as field=value."),
+    comment: str | None = typer.Option(None, "--comment", help="What was checked."),
+) -> None:
+    """Sign off a pattern's promotion in one context (audited).
+
+    Promotes when nothing else is missing. Approvers of the streak's runs cannot sign off
+    their own evidence.
+    """
+    from baton.graph.signoff import sign_off_line
+    from baton.policies.people import load_directory
+
+    by = user_actor(user)
+    loaded = _catalog().require(pattern_id)
+    wanted = _context_of(loaded, context)
+    directory = load_directory(get_settings().people_path)
+    with open_db() as db:
+        after = sign_off_line(
+            db, loaded=loaded, context=wanted, by=by, comment=comment, directory=directory
+        )
+    missing = "; ".join(requirements(after, loaded.pattern)) or "nothing"
+    console.print(
+        f"{pattern_id} signed off by {by} in {describe_context(wanted)}: now {after.state} "
+        f"(still needed: {missing})",
+        highlight=False,
+        markup=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     patterns_app.command("list")(list_patterns)
     patterns_app.command()(show)
     patterns_app.command()(evidence)
     patterns_app.command()(demote)
+    patterns_app.command("eval")(eval_suite)
+    patterns_app.command()(signoff)
     app.add_typer(patterns_app, name="patterns")

@@ -222,7 +222,8 @@ class PatternTask:
                     loaded=loaded,
                     context=self.conditions,
                     by=actor.SYSTEM,
-                    reason=f"change freeze '{freeze.name}'",
+                    reason=f"change freeze '{freeze.name}'"
+                    + (f": {freeze.reason}" if freeze.reason else ""),
                 )
             decision = decide_gate(loaded.pattern, loaded.version, standing, self.task.gate, freeze)
             run_store.add_event(

@@ -37,6 +37,10 @@ def standing_of(session: Session, loaded: LoadedPattern, context: dict[str, Any]
     before = Ledger.model_validate(raw) if raw is not None else None
     ledger, moves = reset_for_version(before, loaded.version)
     if before is None or moves:
+        # A line created now still sees an eval of this version that passed before it.
+        ran = pattern_store.get_eval(session, pattern_id=loaded.pattern.id, version=loaded.version)
+        if ran is not None and ran.passed:
+            ledger = ledger.model_copy(update={"eval_passed_version": loaded.version})
         _save(session, loaded, context, ledger)
     for move in moves:
         _audit_move(session, loaded, context, ledger, move, by=actor.SYSTEM)
@@ -204,8 +208,15 @@ def _audit_move(
     if move.kind == "promoted":
         runs = streak_runs(session, loaded, context, loaded.pattern.promotion.threshold)
         payload["runs"] = [run_summary(r) for r in runs]
+        payload["eval_passed"] = ledger.eval_passed_version == loaded.version
+        payload["signed_off_by"] = ledger.signed_off_by
         payload["statement"] = evidence_statement(
-            loaded.pattern, loaded.version, context, payload["runs"]
+            loaded.pattern,
+            loaded.version,
+            context,
+            payload["runs"],
+            eval_passed=payload["eval_passed"] and loaded.pattern.promotion.eval is not None,
+            signed_off_by=ledger.signed_off_by,
         )
     audit.append(
         session,

@@ -148,3 +148,32 @@ def promote_if_ready(ledger: Ledger, pattern: Pattern) -> tuple[Ledger, list[Tra
         after.state = "eligible"
         return after, [Transition(kind="eligible", reason="; ".join(missing))]
     return after, []
+
+
+def record_eval(
+    ledger: Ledger, pattern: Pattern, version: str, *, passed: bool
+) -> tuple[Ledger, list[Transition]]:
+    """A ledger line after an eval of `version`: a pass may complete the requirements; a
+    failure clears the pass and restores the gate of a line that was autonomous on it.
+
+    An eval of another version says nothing about this line. A failed eval does not make
+    the clean runs unclean, so the streak stands: the line waits at `eligible` for a pass.
+    """
+    if ledger.version != version:
+        return ledger, []
+    after = ledger.model_copy()
+    if passed:
+        after.eval_passed_version = version
+        return (after, []) if after.autonomous else promote_if_ready(after, pattern)
+    after.eval_passed_version = None
+    if ledger.autonomous and pattern.promotion.eval is not None:
+        after.state = "eligible"
+        why = "the eval suite failed for this version; the streak stands until it passes"
+        return after, [Transition(kind="demoted", reason=why)]
+    return after, []
+
+
+def sign_off(ledger: Ledger, pattern: Pattern, by: str) -> tuple[Ledger, list[Transition]]:
+    """Record the sign-off (checked by `policies.signoff`) and promote if nothing else is
+    missing."""
+    return promote_if_ready(ledger.model_copy(update={"signed_off_by": by}), pattern)

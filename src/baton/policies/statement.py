@@ -9,7 +9,13 @@ from baton.runbooks.pattern import Pattern
 
 
 def evidence_statement(
-    pattern: Pattern, version: str, context: dict[str, Any], runs: list[dict[str, Any]]
+    pattern: Pattern,
+    version: str,
+    context: dict[str, Any],
+    runs: list[dict[str, Any]],
+    *,
+    eval_passed: bool = False,
+    signed_off_by: str | None = None,
 ) -> str:
     """In the seed's words: "This pattern executed 50 times without issue under these
     conditions. Risk: low. Human step removed." — with the facts that make it checkable."""
@@ -20,10 +26,16 @@ def evidence_statement(
         "human": "a person",
     }[pattern.verify.kind]
     approvers = sorted({a for r in runs for a in r.get("approved_by", [])})
+    extra = " The eval suite passed for this version." if eval_passed else ""
+    if signed_off_by is not None:
+        extra += (
+            f" Signed off by {signed_off_by} ({pattern.promotion.signoff_role}), "
+            "who approved none of these runs."
+        )
     return (
         f"Pattern {pattern.id} ({pattern.title}), version {version}, executed {len(runs)} "
         f"times without issue under these conditions: {describe_context(context)}. "
         f"Every run was approved by a person ({len(approvers)} distinct approvers) and "
-        f"verified by {verified}. Risk: {pattern.risk}. Blast radius: {pattern.blast_radius}. "
-        "Human step removed."
+        f"verified by {verified}.{extra} Risk: {pattern.risk}. "
+        f"Blast radius: {pattern.blast_radius}. Human step removed."
     )

@@ -253,3 +253,19 @@ class FindingRow(Base):
     recommendations: Mapped[list[Any]] = mapped_column(JSON, default=list)
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PatternEvalRow(Base):
+    """The latest eval result of one pattern version (the `pattern_eval` audit event is the
+    record; this row lets a ledger line created later find the pass without a scan)."""
+
+    __tablename__ = "pattern_evals"
+
+    pattern_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    pattern_version: Mapped[str] = mapped_column(String(80), primary_key=True)
+    passed: Mapped[bool]
+    exit_code: Mapped[int | None]
+    output_digest: Mapped[str] = mapped_column(String(80))
+    by: Mapped[str] = mapped_column(String(160))
+    audit_seq: Mapped[int]
+    at: Mapped[datetime] = mapped_column(default=utcnow)

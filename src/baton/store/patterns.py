@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baton.store.models import PatternLedgerRow, PatternRunRow, utcnow
+from baton.store.models import PatternEvalRow, PatternLedgerRow, PatternRunRow, utcnow
 
 
 def get_standing(session: Session, *, pattern_id: str, context_key: str) -> dict[str, Any] | None:
@@ -61,3 +61,14 @@ def pattern_runs(
     if context_key is not None:
         query = query.where(PatternRunRow.context_key == context_key)
     return list(session.scalars(query.order_by(PatternRunRow.id)))
+
+
+def get_eval(session: Session, *, pattern_id: str, version: str) -> PatternEvalRow | None:
+    """The latest eval result recorded for this pattern version, if any."""
+    return session.get(PatternEvalRow, (pattern_id, version))
+
+
+def save_eval(session: Session, row: PatternEvalRow) -> None:
+    """Record an eval result; it replaces the earlier one of the same version."""
+    session.merge(row)
+    session.flush()
