@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
 
-from baton.store import sql
+from baton.store import jsontext, sql
 from baton.store.models import utcnow
 
 GENESIS = "0" * 64
@@ -26,18 +26,19 @@ BLOB_THRESHOLD = 8192
 """Payloads whose canonical JSON is larger are stored once in `audit_blobs`, by digest."""
 
 SUBJECTS = ("incident", "run", "task", "item", "pattern")
+_SUBJECTS = frozenset(SUBJECTS)
 
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 text, no NaN/Infinity (docs/audit.md)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return jsontext.canonical(value)
 
 
 def rfc3339(at: datetime) -> str:
     """UTC with microseconds and a `Z`: the one time format that is hashed."""
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _string(value: str | None) -> str:
@@ -140,11 +141,10 @@ def append(
     **subjects: str | None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction and return it (with its hash)."""
-    unknown = set(subjects) - set(SUBJECTS)
-    if unknown:
-        raise TypeError(f"unknown audit subjects {sorted(unknown)}")
+    if not _SUBJECTS.issuperset(subjects):
+        raise TypeError(f"unknown audit subjects {sorted(set(subjects) - _SUBJECTS)}")
     conn = sql.connection(session)
-    body = dict(payload or {})
+    body = dict(payload) if payload else {}
     text = canonical_json(body)
     if len(text) > BLOB_THRESHOLD:
         ref = digest(text)

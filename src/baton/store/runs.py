@@ -268,11 +268,13 @@ def transition_task(
     error: str | None = None,
     attempt: int | None = None,
     detail: dict[str, Any] | None = None,
+    output_text: str | None = None,
 ) -> bool:
     """Record a task's new status with time and actor. Idempotent: a repeat changes nothing.
 
     LangGraph may run a node again after a crash, so the same transition may be asked for
-    twice. On every action's hot path, hence literal SQL (`store.sql`).
+    twice. On every action's hot path, hence literal SQL (`store.sql`). `output_text` is
+    the output's JSON text if the caller built it already (see `sql.document`).
     """
     conn = sql.connection(session)
     params: dict[str, Any] = {
@@ -284,9 +286,11 @@ def transition_task(
         "attempt": attempt,
         "running": status is TaskStatus.RUNNING,
     }
-    if status.terminal:
-        params |= {"output": sql.document(conn, output), "error": error}
-    moved = sql.execute(conn, _FINISH if status.terminal else _MOVE, params)
+    terminal = status.terminal
+    if terminal:
+        params["output"] = sql.document(conn, output, output_text)
+        params["error"] = error
+    moved = sql.execute(conn, _FINISH if terminal else _MOVE, params)
     if moved.rowcount == 0:
         if (
             sql.first(
@@ -298,7 +302,9 @@ def transition_task(
         ):
             raise NotFound(f"run {run_id} has no task {task_id!r}")
         return False
-    details = {**(detail or {}), **({"error": error} if error else {})}
+    details = {**detail} if detail else {}
+    if error:
+        details["error"] = error
     if attempt is not None:
         details["attempt"] = attempt
     audit.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import JSON, Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from baton.store import jsontext
 from baton.store.models import UTCDateTime
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
@@ -69,12 +70,30 @@ def _processors(dialect: Dialect) -> tuple[Any, Any, Any, Any]:
     )
 
 
+def sqlite_time(value: datetime) -> str:
+    """A UTC time as SQLAlchemy stores it on SQLite ('YYYY-MM-DD HH:MM:SS.ffffff'), fast."""
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def when(conn: Conn, value: datetime | None) -> Any:
+    if value is not None and conn.dialect.name == "sqlite":
+        return sqlite_time(value)
     bind = _processors(conn.dialect)[0]
     return bind(value) if bind else value
 
 
-def document(conn: Conn, value: Any) -> Any:
+def document(conn: Conn, value: Any, text: str | None = None) -> Any:
+    """`value` as a JSON column takes it; `text`, if given, is its JSON text, already built.
+
+    SQLite stores JSON as text, so a caller that serialised the value anyway (to hash it)
+    passes that text and it is stored as it is. Other databases take `value`.
+    """
+    if conn.dialect.name == "sqlite":
+        return jsontext.plain(value) if text is None else text
     bind = _processors(conn.dialect)[1]
     return bind(value) if bind else value
 
