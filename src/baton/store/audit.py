@@ -143,36 +143,77 @@ def append(
     """Append one event in the caller's transaction and return it (with its hash)."""
     if not _SUBJECTS.issuperset(subjects):
         raise TypeError(f"unknown audit subjects {sorted(set(subjects) - _SUBJECTS)}")
-    conn = sql.connection(session)
-    body = dict(payload) if payload else {}
+    get = subjects.get
+    seq, at, body, prev, event_hash = _link(
+        sql.connection(session),
+        actor,
+        kind,
+        status,
+        dict(payload) if payload else {},
+        get("incident"),
+        get("run"),
+        get("task"),
+        get("item"),
+        get("pattern"),
+    )
+    return AuditEvent(seq, at, actor, kind, dict(subjects), status, body, prev, event_hash)
+
+
+def record(
+    conn: sql.Conn,
+    *,
+    actor: str,
+    kind: str,
+    status: str | None,
+    payload: dict[str, Any],
+    run: str,
+    task: str | None = None,
+    item: str | None = None,
+) -> None:
+    """`append` for the per-task hot path: same event, nothing handed back.
+
+    Every action appends two events; building the `AuditEvent` that nobody reads, and
+    passing subjects by keyword, is a measurable share of that (bench/engine.py).
+    """
+    _link(conn, actor, kind, status, payload, None, run, task, item, None)
+
+
+def _link(
+    conn: sql.Conn,
+    actor: str,
+    kind: str,
+    status: str | None,
+    body: dict[str, Any],
+    incident: str | None,
+    run: str | None,
+    task: str | None,
+    item: str | None,
+    pattern: str | None,
+) -> tuple[int, datetime, dict[str, Any], str, str]:
+    """Insert the next link of the chain; (seq, at, payload as stored, prev_hash, hash)."""
     text = canonical_json(body)
     if len(text) > BLOB_THRESHOLD:
         ref = digest(text)
         sql.execute(conn, _BLOB, {"digest": ref, "body": text})
         body = {"$blob": ref, "bytes": len(text.encode())}
         text = canonical_json(body)
-    cached = getattr(conn, "audit_head", None)  # set by appends earlier in this transaction
-    if cached is None:
+    raw = conn if isinstance(conn, sql.Raw) else None
+    head = raw.audit_head if raw else None  # set by appends earlier in this transaction
+    if head is None:
         if conn.dialect.name == "postgresql":
             # SQLite's write lock serialises appends; PostgreSQL needs this one (released at
             # commit) so two transactions never read the same head.
             sql.execute(conn, "SELECT pg_advisory_xact_lock(7423501)", {})
-        head = sql.first(conn, _HEAD, {})
-        cached = (head["seq"], head["hash"]) if head else (0, GENESIS)
-    seq, prev = cached[0] + 1, cached[1]
+        found = sql.first(conn, _HEAD, {})
+        head = (found["seq"], found["hash"]) if found else (0, GENESIS)
+    seq, prev = head[0] + 1, head[1]
     at = utcnow()
     at_text = rfc3339(at)
-    canonical = canonical_event(
-        seq=seq,
-        at=at_text,
-        actor=actor,
-        kind=kind,
-        subjects=subjects,
-        status=status,
-        payload_text=text,
+    canonical = _canonical(
+        seq, at_text, actor, kind, incident, item, pattern, run, task, status, text
     )
     event_hash = chain_hash(prev, canonical)
-    sqlite = conn.dialect.name == "sqlite"
+    sqlite = raw is not None or conn.dialect.name == "sqlite"
     sql.execute(
         conn,
         _INSERT,
@@ -182,7 +223,11 @@ def append(
             "at": f"{at_text[:10]} {at_text[11:-1]}" if sqlite else sql.when(conn, at),
             "actor": actor,
             "kind": kind,
-            **{name: subjects.get(name) for name in SUBJECTS},
+            "incident": incident,
+            "run": run,
+            "task": task,
+            "item": item,
+            "pattern": pattern,
             "status": status,
             # Canonical JSON is valid JSON: SQLite stores it as it is.
             "payload": text if sqlite else sql.document(conn, body),
@@ -190,9 +235,9 @@ def append(
             "hash": event_hash,
         },
     )
-    if isinstance(conn, sql.Raw):
-        conn.audit_head = (seq, event_hash)
-    return AuditEvent(seq, at, actor, kind, dict(subjects), status, body, prev, event_hash)
+    if raw:
+        raw.audit_head = (seq, event_hash)
+    return seq, at, body, prev, event_hash
 
 
 _COLUMNS = (

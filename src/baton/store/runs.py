@@ -307,7 +307,7 @@ def transition_task(
         details["error"] = error
     if attempt is not None:
         details["attempt"] = attempt
-    audit.append(
+    audit.record(
         conn,
         actor=actor,
         kind="task",
@@ -330,11 +330,12 @@ def add_event(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record something that happened to a run that is not a status change."""
-    audit.append(
-        session,
+    audit.record(
+        sql.connection(session),
         actor=actor,
         kind=kind,
-        payload=detail or {},
+        status=None,
+        payload=dict(detail) if detail else {},
         run=run_id,
         task=task_id,
         item=item_id,

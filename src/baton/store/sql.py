@@ -26,7 +26,7 @@ _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
 class Raw:
-    """A DB-API connection lent to one hot-path transaction (see `Database.begin`)."""
+    """A sqlite3 connection lent to one hot-path transaction (`Database.begin`) or scan."""
 
     def __init__(self, dbapi: Any, dialect: Dialect) -> None:
         self.dbapi = dbapi
@@ -110,20 +110,16 @@ def read_document(conn: Conn, value: Any) -> Any:
 
 def execute(conn: Conn, sql: str, params: Mapping[str, Any]) -> Any:
     """Run one statement; the result has `rowcount` either way."""
-    statement = _statement(sql, conn.dialect.paramstyle)
-    if isinstance(conn, Raw):
-        cursor = conn.dbapi.cursor()
-        cursor.execute(statement, dict(params))
-        return cursor
-    return conn.exec_driver_sql(statement, dict(params))
+    if isinstance(conn, Raw):  # always sqlite3, which takes `:name` placeholders as they are
+        return conn.dbapi.execute(sql, params if type(params) is dict else dict(params))
+    return conn.exec_driver_sql(_statement(sql, conn.dialect.paramstyle), dict(params))
 
 
 def execute_many(conn: Conn, sql: str, rows: list[dict[str, Any]]) -> None:
-    statement = _statement(sql, conn.dialect.paramstyle)
     if isinstance(conn, Raw):
-        conn.dbapi.cursor().executemany(statement, rows)
+        conn.dbapi.executemany(sql, rows)
     else:
-        conn.exec_driver_sql(statement, rows)
+        conn.exec_driver_sql(_statement(sql, conn.dialect.paramstyle), rows)
 
 
 def rows(conn: Conn, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
