@@ -19,7 +19,6 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from baton.store import jsontext, sql
-from baton.store.models import utcnow
 
 GENESIS = "0" * 64
 BLOB_THRESHOLD = 8192
@@ -207,10 +206,9 @@ def _link(
         found = sql.first(conn, _HEAD, {})
         head = (found["seq"], found["hash"]) if found else (0, GENESIS)
     seq, prev = head[0] + 1, head[1]
-    at = utcnow()
-    at_text = rfc3339(at)
+    at = sql.stamp(conn)
     canonical = _canonical(
-        seq, at_text, actor, kind, incident, item, pattern, run, task, status, text
+        seq, at.rfc3339, actor, kind, incident, item, pattern, run, task, status, text
     )
     event_hash = chain_hash(prev, canonical)
     sqlite = raw is not None or conn.dialect.name == "sqlite"
@@ -219,8 +217,8 @@ def _link(
         _INSERT,
         {
             "seq": seq,
-            # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff': the hashed text, reformatted.
-            "at": f"{at_text[:10]} {at_text[11:-1]}" if sqlite else sql.when(conn, at),
+            # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff': the hashed time, reformatted.
+            "at": at.sqlite if sqlite else sql.when(conn, at.at),
             "actor": actor,
             "kind": kind,
             "incident": incident,
@@ -237,7 +235,7 @@ def _link(
     )
     if raw:
         raw.audit_head = (seq, event_hash)
-    return seq, at, body, prev, event_hash
+    return seq, at.at, body, prev, event_hash
 
 
 _COLUMNS = (

@@ -144,6 +144,7 @@ class Database:
         raw = self._borrow()
         try:
             raw.dbapi.execute("BEGIN IMMEDIATE")
+            raw.stamp = None
             # The chain head this connection appended last stays valid unless another
             # connection has committed since: SQLite's data_version says exactly that.
             version = raw.dbapi.execute("PRAGMA data_version").fetchone()[0]

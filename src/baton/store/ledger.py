@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baton.store import sql
-from baton.store.models import LedgerRow, utcnow
+from baton.store.models import LedgerRow
 
 INTENT = "intent"
 COMPLETED = "completed"
@@ -124,7 +124,7 @@ def _intent(
     idempotent: bool,
     invocation: dict[str, Any],
 ) -> LedgerEntry | None:
-    now = utcnow()
+    now = sql.stamp(conn)
     key = ledger_key(run_id, task_id, attempt)
     inserted = sql.execute(
         conn,
@@ -138,13 +138,24 @@ def _intent(
             "idempotent": idempotent,
             "invocation": sql.document(conn, invocation),
             "state": INTENT,
-            "intent_at": sql.when(conn, now),
+            "intent_at": sql.stamped(conn, now),
         },
     )
     if inserted.rowcount != 1:
         return None
     return LedgerEntry(
-        key, run_id, task_id, attempt, executor, idempotent, invocation, INTENT, None, now, None, 0
+        key,
+        run_id,
+        task_id,
+        attempt,
+        executor,
+        idempotent,
+        invocation,
+        INTENT,
+        None,
+        now.at,
+        None,
+        0,
     )
 
 
@@ -167,7 +178,7 @@ def record_result(
         {
             "state": COMPLETED,
             "result": sql.document(conn, result, text),
-            "completed_at": sql.when(conn, utcnow()),
+            "completed_at": sql.stamped(conn, sql.stamp(conn)),
             "run_id": entry.run_id,
             "task_id": entry.task_id,
             "attempt": entry.attempt,

@@ -280,7 +280,7 @@ def transition_task(
     params: dict[str, Any] = {
         "run_id": run_id,
         "task_id": task_id,
-        "now": sql.when(conn, utcnow()),
+        "now": sql.stamped(conn, sql.stamp(conn)),
         "status": status.value,
         "actor": actor,
         "attempt": attempt,

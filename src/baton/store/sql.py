@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Connection
 from sqlalchemy.engine import Dialect
@@ -34,6 +34,8 @@ class Raw:
         self.audit_head: tuple[int, str] | None = None
         """The audit chain's head as this connection last appended it (None: unknown)."""
         self.data_version: int | None = None
+        self.stamp: Stamp | None = None
+        """The time of the current transaction's rows (see `stamp`); reset at BEGIN."""
 
 
 Conn = Connection | Raw
@@ -68,6 +70,41 @@ def _processors(dialect: Dialect) -> tuple[Any, Any, Any, Any]:
         when.result_processor(dialect, None),
         doc.result_processor(dialect, None),
     )
+
+
+class Stamp(NamedTuple):
+    """One moment in every form the store writes it."""
+
+    at: datetime
+    """Timezone-aware, UTC."""
+    sqlite: str
+    """'YYYY-MM-DD HH:MM:SS.ffffff': how SQLAlchemy stores it on SQLite (`sqlite_time`)."""
+    rfc3339: str
+    """'YYYY-MM-DDTHH:MM:SS.ffffffZ': how the audit chain hashes it."""
+
+
+def now() -> Stamp:
+    at = datetime.now(UTC)
+    text = at.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return Stamp(at, text, f"{text[:10]}T{text[11:]}Z")
+
+
+def stamp(conn: Conn) -> Stamp:
+    """Now, read once per hot-path transaction: every row it writes carries the same time.
+
+    An action's transaction writes a ledger row, a task row and an audit event; one clock
+    read and one format instead of one each (bench/engine.py).
+    """
+    if isinstance(conn, Raw):
+        if conn.stamp is None:
+            conn.stamp = now()
+        return conn.stamp
+    return now()
+
+
+def stamped(conn: Conn, value: Stamp) -> Any:
+    """`value` as a UTC time column takes it (`when`, with SQLite's text already built)."""
+    return value.sqlite if conn.dialect.name == "sqlite" else when(conn, value.at)
 
 
 def sqlite_time(value: datetime) -> str:
