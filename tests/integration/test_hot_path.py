@@ -124,3 +124,15 @@ def test_the_result_is_stored_as_canonical_json_and_digested_once(runtime: Runti
         assert audit.verify(s).ok
     assert done.payload["output_digest"] == audit.digest(output_text)
     assert entry.result == expected and row.output == expected["data"]
+
+
+def test_a_failed_transaction_leaves_nothing_and_the_next_one_works(runtime: Runtime, run_id: str):
+    with pytest.raises(RuntimeError, match="mid-transaction"), runtime.db.begin() as conn:
+        audit.record(conn, actor=REQ, kind="note", status=None, payload={}, run=run_id)
+        raise RuntimeError("mid-transaction")
+    with runtime.db.begin() as conn:
+        audit.record(conn, actor=REQ, kind="note", status=None, payload={"n": 2}, run=run_id)
+    with runtime.db.read() as s:
+        notes = [e.payload for e in run_store.timeline(s, run_id=run_id) if e.kind == "note"]
+        assert audit.verify(s).ok
+    assert notes == [{"n": 2}]
