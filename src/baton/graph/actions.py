@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -81,16 +82,7 @@ def perform(
     max_attempts = step.retries + 1
     invocation = executor.describe(params)
 
-    def open_attempt(session: sql.Conn, attempt: int) -> LedgerEntry:
-        entry = ledger.record_intent(
-            session,
-            run_id=run_id,
-            task_id=step.ledger_id,
-            attempt=attempt,
-            executor=step.executor,
-            idempotent=idempotent,
-            invocation=invocation,
-        )
+    def audit_intent(session: sql.Conn, entry: LedgerEntry) -> None:
         # The `running` event is the audited intent: key, exact invocation, idempotency.
         detail = {
             "idempotency_key": entry.key,
@@ -105,7 +97,7 @@ def perform(
                 task_id=step.task_id,
                 status=TaskStatus.RUNNING,
                 actor=step.actor,
-                attempt=attempt,
+                attempt=entry.attempt,
                 detail=detail,
             )
         else:
@@ -115,14 +107,38 @@ def perform(
                 task_id=step.task_id,
                 kind="step_started",
                 actor=step.actor,
-                detail={"step": step.ledger_id, "attempt": attempt, **detail},
+                detail={"step": step.ledger_id, "attempt": entry.attempt, **detail},
             )
+
+    def open_attempt(session: sql.Conn, attempt: int) -> LedgerEntry:
+        entry = ledger.record_intent(
+            session,
+            run_id=run_id,
+            task_id=step.ledger_id,
+            attempt=attempt,
+            executor=step.executor,
+            idempotent=idempotent,
+            invocation=invocation,
+        )
+        audit_intent(session, entry)
         return entry
 
-    # The usual case (first visit) reads and opens attempt 1 in one transaction.
+    # The usual case (first visit) opens attempt 1 in one transaction, without reading
+    # first; only a task with ledger entries already (a retry, a crash) reads the latest.
     with deps.db.begin() as session:
-        last = ledger.latest_entry(session, run_id=run_id, task_id=step.ledger_id)
-        entry: LedgerEntry | None = open_attempt(session, 1) if last is None else None
+        entry = ledger.open_first(
+            session,
+            run_id=run_id,
+            task_id=step.ledger_id,
+            executor=step.executor,
+            idempotent=idempotent,
+            invocation=invocation,
+        )
+        if entry is not None:
+            audit_intent(session, entry)
+            last = None
+        else:
+            last = ledger.latest_entry(session, run_id=run_id, task_id=step.ledger_id)
     if last is not None:
         if last.state == ledger.COMPLETED:
             result = ActionResult.model_validate(last.result)
@@ -186,16 +202,16 @@ def _settle(
 ) -> bool:
     """Record the result (and the task's final status if this is the last word); True if done."""
     final = result.ok or entry.attempt >= max_attempts
-    stored = result.model_dump(mode="json")
+    stored, data_text, stored_text = _stored(result)
     # The audited result: what exactly ran, how it ended, and a digest of what it returned.
     evidence = {
         "idempotency_key": entry.key,
         "result": result.status.value,
         "invocation": result.invocation,
-        "output_digest": audit.digest(audit.canonical_json(stored["data"])),
+        "output_digest": audit.digest(data_text),
     }
     with deps.db.begin() as session:
-        ledger.record_result(session, entry=entry, result=stored)
+        ledger.record_result(session, entry=entry, result=stored, text=stored_text)
         if final and step.concludes and not (hand_failure_to_human and not result.ok):
             run_store.transition_task(
                 session,
@@ -203,7 +219,8 @@ def _settle(
                 task_id=step.task_id,
                 status=TaskStatus.SUCCEEDED if result.ok else TaskStatus.FAILED,
                 actor=step.actor,
-                output=result.data,
+                output=stored["data"],
+                output_text=data_text,
                 error=result.error,
                 detail=evidence,
             )
@@ -222,3 +239,30 @@ def _settle(
                 },
             )
     return final
+
+
+def _stored(result: ActionResult) -> tuple[dict[str, Any], str, str]:
+    """The result as the ledger stores it, with the canonical JSON of its data and of itself.
+
+    The data's text is serialised once: it is hashed for the audit trail, stored as the
+    task's output and embedded in the ledger's copy (keys in sorted order, so the whole is
+    canonical JSON too).
+    """
+    stored = {
+        "status": result.status.value,
+        "data": result.data,
+        "error": result.error,
+        "invocation": result.invocation,
+    }
+    try:
+        data_text = audit.canonical_json(stored["data"])
+        invocation_text = audit.canonical_json(stored["invocation"])
+    except TypeError:  # a value with no JSON type: let pydantic convert it, as it always did
+        stored = result.model_dump(mode="json")
+        data_text = audit.canonical_json(stored["data"])
+        invocation_text = audit.canonical_json(stored["invocation"])
+    text = (
+        f'{{"data":{data_text},"error":{audit.canonical_json(result.error)},'
+        f'"invocation":{invocation_text},"status":{audit.canonical_json(stored["status"])}}}'
+    )
+    return stored, data_text, text

@@ -18,26 +18,26 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
 
-from baton.store import sql
-from baton.store.models import utcnow
+from baton.store import jsontext, sql
 
 GENESIS = "0" * 64
 BLOB_THRESHOLD = 8192
 """Payloads whose canonical JSON is larger are stored once in `audit_blobs`, by digest."""
 
 SUBJECTS = ("incident", "run", "task", "item", "pattern")
+_SUBJECTS = frozenset(SUBJECTS)
 
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 text, no NaN/Infinity (docs/audit.md)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return jsontext.canonical(value)
 
 
 def rfc3339(at: datetime) -> str:
     """UTC with microseconds and a `Z`: the one time format that is hashed."""
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _string(value: str | None) -> str:
@@ -140,49 +140,92 @@ def append(
     **subjects: str | None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction and return it (with its hash)."""
-    unknown = set(subjects) - set(SUBJECTS)
-    if unknown:
-        raise TypeError(f"unknown audit subjects {sorted(unknown)}")
-    conn = sql.connection(session)
-    body = dict(payload or {})
+    if not _SUBJECTS.issuperset(subjects):
+        raise TypeError(f"unknown audit subjects {sorted(set(subjects) - _SUBJECTS)}")
+    get = subjects.get
+    seq, at, body, prev, event_hash = _link(
+        sql.connection(session),
+        actor,
+        kind,
+        status,
+        dict(payload) if payload else {},
+        get("incident"),
+        get("run"),
+        get("task"),
+        get("item"),
+        get("pattern"),
+    )
+    return AuditEvent(seq, at, actor, kind, dict(subjects), status, body, prev, event_hash)
+
+
+def record(
+    conn: sql.Conn,
+    *,
+    actor: str,
+    kind: str,
+    status: str | None,
+    payload: dict[str, Any],
+    run: str,
+    task: str | None = None,
+    item: str | None = None,
+) -> None:
+    """`append` for the per-task hot path: same event, nothing handed back.
+
+    Every action appends two events; building the `AuditEvent` that nobody reads, and
+    passing subjects by keyword, is a measurable share of that (bench/engine.py).
+    """
+    _link(conn, actor, kind, status, payload, None, run, task, item, None)
+
+
+def _link(
+    conn: sql.Conn,
+    actor: str,
+    kind: str,
+    status: str | None,
+    body: dict[str, Any],
+    incident: str | None,
+    run: str | None,
+    task: str | None,
+    item: str | None,
+    pattern: str | None,
+) -> tuple[int, datetime, dict[str, Any], str, str]:
+    """Insert the next link of the chain; (seq, at, payload as stored, prev_hash, hash)."""
     text = canonical_json(body)
     if len(text) > BLOB_THRESHOLD:
         ref = digest(text)
         sql.execute(conn, _BLOB, {"digest": ref, "body": text})
         body = {"$blob": ref, "bytes": len(text.encode())}
         text = canonical_json(body)
-    cached = getattr(conn, "audit_head", None)  # set by appends earlier in this transaction
-    if cached is None:
+    raw = conn if isinstance(conn, sql.Raw) else None
+    head = raw.audit_head if raw else None  # set by appends earlier in this transaction
+    if head is None:
         if conn.dialect.name == "postgresql":
             # SQLite's write lock serialises appends; PostgreSQL needs this one (released at
             # commit) so two transactions never read the same head.
             sql.execute(conn, "SELECT pg_advisory_xact_lock(7423501)", {})
-        head = sql.first(conn, _HEAD, {})
-        cached = (head["seq"], head["hash"]) if head else (0, GENESIS)
-    seq, prev = cached[0] + 1, cached[1]
-    at = utcnow()
-    at_text = rfc3339(at)
-    canonical = canonical_event(
-        seq=seq,
-        at=at_text,
-        actor=actor,
-        kind=kind,
-        subjects=subjects,
-        status=status,
-        payload_text=text,
+        found = sql.first(conn, _HEAD, {})
+        head = (found["seq"], found["hash"]) if found else (0, GENESIS)
+    seq, prev = head[0] + 1, head[1]
+    at = sql.stamp(conn)
+    canonical = _canonical(
+        seq, at.rfc3339, actor, kind, incident, item, pattern, run, task, status, text
     )
     event_hash = chain_hash(prev, canonical)
-    sqlite = conn.dialect.name == "sqlite"
+    sqlite = raw is not None or conn.dialect.name == "sqlite"
     sql.execute(
         conn,
         _INSERT,
         {
             "seq": seq,
-            # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff': the hashed text, reformatted.
-            "at": f"{at_text[:10]} {at_text[11:-1]}" if sqlite else sql.when(conn, at),
+            # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff': the hashed time, reformatted.
+            "at": at.sqlite if sqlite else sql.when(conn, at.at),
             "actor": actor,
             "kind": kind,
-            **{name: subjects.get(name) for name in SUBJECTS},
+            "incident": incident,
+            "run": run,
+            "task": task,
+            "item": item,
+            "pattern": pattern,
             "status": status,
             # Canonical JSON is valid JSON: SQLite stores it as it is.
             "payload": text if sqlite else sql.document(conn, body),
@@ -190,9 +233,9 @@ def append(
             "hash": event_hash,
         },
     )
-    if isinstance(conn, sql.Raw):
-        conn.audit_head = (seq, event_hash)
-    return AuditEvent(seq, at, actor, kind, dict(subjects), status, body, prev, event_hash)
+    if raw:
+        raw.audit_head = (seq, event_hash)
+    return seq, at.at, body, prev, event_hash
 
 
 _COLUMNS = (

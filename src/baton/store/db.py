@@ -12,7 +12,7 @@ import os
 import queue
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +129,7 @@ class Database:
         with self._writer() as session, session.begin():
             yield session
 
-    @contextmanager
-    def begin(self) -> Iterator[sql.Conn]:
+    def begin(self) -> AbstractContextManager[sql.Conn]:
         """A write transaction for the per-task hot path (`store.sql` statements only).
 
         On SQLite it runs on a DB-API connection of its own, without SQLAlchemy's
@@ -138,27 +137,8 @@ class Database:
         (bench/engine.py).
         """
         if self.engine.dialect.name != "sqlite":
-            with self._write_engine.begin() as conn:
-                yield conn
-            return
-        raw = self._borrow()
-        try:
-            raw.dbapi.execute("BEGIN IMMEDIATE")
-            # The chain head this connection appended last stays valid unless another
-            # connection has committed since: SQLite's data_version says exactly that.
-            version = raw.dbapi.execute("PRAGMA data_version").fetchone()[0]
-            if version != raw.data_version:
-                raw.audit_head, raw.data_version = None, version
-            try:
-                yield raw
-                raw.dbapi.execute("COMMIT")
-            except BaseException:
-                raw.audit_head = None
-                if raw.dbapi.in_transaction:
-                    raw.dbapi.execute("ROLLBACK")
-                raise
-        finally:
-            self._idle.put(raw)
+            return self._write_engine.begin()
+        return _Transaction(self)
 
     def _borrow(self) -> sql.Raw:
         try:
@@ -177,6 +157,54 @@ class Database:
             raw.dbapi.close()
         self._lent.clear()
         self.engine.dispose()
+
+
+class _Transaction:
+    """`BEGIN IMMEDIATE` ... `COMMIT` on a borrowed connection, returned to the pool after.
+
+    A class rather than a generator: every action opens two of these (bench/engine.py).
+    """
+
+    __slots__ = ("_db", "_raw")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __enter__(self) -> sql.Raw:
+        raw = self._raw = self._db._borrow()
+        try:
+            raw.dbapi.execute("BEGIN IMMEDIATE")
+            raw.stamp = None
+            # The chain head this connection appended last stays valid unless another
+            # connection has committed since: SQLite's data_version says exactly that.
+            version = raw.dbapi.execute("PRAGMA data_version").fetchone()[0]
+        except BaseException:
+            self._abort()
+            raise
+        if version != raw.data_version:
+            raw.audit_head, raw.data_version = None, version
+        return raw
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if kind is not None:
+            self._abort()
+            return
+        try:
+            self._raw.dbapi.execute("COMMIT")
+        except BaseException:
+            self._abort()
+            raise
+        self._db._idle.put(self._raw)
+
+    def _abort(self) -> None:
+        """Roll back whatever is open and lend the connection out again."""
+        raw = self._raw
+        try:
+            raw.audit_head = None
+            if raw.dbapi.in_transaction:
+                raw.dbapi.execute("ROLLBACK")
+        finally:
+            self._db._idle.put(raw)
 
 
 def ensure_home(home: Path) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baton.store import sql
-from baton.store.models import LedgerRow, utcnow
+from baton.store.models import LedgerRow
 
 INTENT = "intent"
 COMPLETED = "completed"
@@ -48,6 +48,7 @@ _INSERT = (
     " invocation, state, result, intent_at, completed_at, reexecutions) VALUES (:key, :run_id,"
     " :task_id, :attempt, :executor, :idempotent, :invocation, :state, NULL, :intent_at, NULL, 0)"
 )
+_OPEN_FIRST = _INSERT + " ON CONFLICT (run_id, task_id, attempt) DO NOTHING"
 _COMPLETE = (
     "UPDATE action_ledger SET state = :state, result = :result, completed_at = :completed_at"
     " WHERE run_id = :run_id AND task_id = :task_id AND attempt = :attempt"
@@ -87,12 +88,47 @@ def record_intent(
     idempotent: bool,
     invocation: dict[str, Any],
 ) -> LedgerEntry:
-    conn = sql.connection(session)
-    now = utcnow()
+    entry = _intent(
+        sql.connection(session), _INSERT, run_id, task_id, attempt, executor, idempotent, invocation
+    )
+    assert entry is not None  # a plain INSERT inserts or raises
+    return entry
+
+
+def open_first(
+    session: Session | sql.Conn,
+    *,
+    run_id: str,
+    task_id: str,
+    executor: str,
+    idempotent: bool,
+    invocation: dict[str, Any],
+) -> LedgerEntry | None:
+    """Record the intent of attempt 1, or return None if the task has ledger entries already.
+
+    Every action's first visit comes here, so it writes without reading first; None means
+    a visit after a crash or a retry, and the caller reads `latest_entry` to decide.
+    """
+    return _intent(
+        sql.connection(session), _OPEN_FIRST, run_id, task_id, 1, executor, idempotent, invocation
+    )
+
+
+def _intent(
+    conn: sql.Conn,
+    statement: str,
+    run_id: str,
+    task_id: str,
+    attempt: int,
+    executor: str,
+    idempotent: bool,
+    invocation: dict[str, Any],
+) -> LedgerEntry | None:
+    now = sql.stamp(conn)
     key = ledger_key(run_id, task_id, attempt)
-    sql.execute(
+    inserted = sql.execute(
         conn,
-        _INSERT,
+        statement,
         {
             "key": key,
             "run_id": run_id,
@@ -102,18 +138,38 @@ def record_intent(
             "idempotent": idempotent,
             "invocation": sql.document(conn, invocation),
             "state": INTENT,
-            "intent_at": sql.when(conn, now),
+            "intent_at": sql.stamped(conn, now),
         },
     )
+    if inserted.rowcount != 1:
+        return None
     return LedgerEntry(
-        key, run_id, task_id, attempt, executor, idempotent, invocation, INTENT, None, now, None, 0
+        key,
+        run_id,
+        task_id,
+        attempt,
+        executor,
+        idempotent,
+        invocation,
+        INTENT,
+        None,
+        now.at,
+        None,
+        0,
     )
 
 
 def record_result(
-    session: Session | sql.Conn, *, entry: LedgerEntry, result: dict[str, Any]
+    session: Session | sql.Conn,
+    *,
+    entry: LedgerEntry,
+    result: dict[str, Any],
+    text: str | None = None,
 ) -> None:
-    """Complete an intent (the caller records the audit event, with the task's transition)."""
+    """Complete an intent (the caller records the audit event, with the task's transition).
+
+    `text` is the result's JSON text if the caller built it already (see `sql.document`).
+    """
     conn = sql.connection(session)
     key = entry.key
     done = sql.execute(
@@ -121,8 +177,8 @@ def record_result(
         _COMPLETE,
         {
             "state": COMPLETED,
-            "result": sql.document(conn, result),
-            "completed_at": sql.when(conn, utcnow()),
+            "result": sql.document(conn, result, text),
+            "completed_at": sql.stamped(conn, sql.stamp(conn)),
             "run_id": entry.run_id,
             "task_id": entry.task_id,
             "attempt": entry.attempt,

@@ -268,25 +268,29 @@ def transition_task(
     error: str | None = None,
     attempt: int | None = None,
     detail: dict[str, Any] | None = None,
+    output_text: str | None = None,
 ) -> bool:
     """Record a task's new status with time and actor. Idempotent: a repeat changes nothing.
 
     LangGraph may run a node again after a crash, so the same transition may be asked for
-    twice. On every action's hot path, hence literal SQL (`store.sql`).
+    twice. On every action's hot path, hence literal SQL (`store.sql`). `output_text` is
+    the output's JSON text if the caller built it already (see `sql.document`).
     """
     conn = sql.connection(session)
     params: dict[str, Any] = {
         "run_id": run_id,
         "task_id": task_id,
-        "now": sql.when(conn, utcnow()),
+        "now": sql.stamped(conn, sql.stamp(conn)),
         "status": status.value,
         "actor": actor,
         "attempt": attempt,
         "running": status is TaskStatus.RUNNING,
     }
-    if status.terminal:
-        params |= {"output": sql.document(conn, output), "error": error}
-    moved = sql.execute(conn, _FINISH if status.terminal else _MOVE, params)
+    terminal = status.terminal
+    if terminal:
+        params["output"] = sql.document(conn, output, output_text)
+        params["error"] = error
+    moved = sql.execute(conn, _FINISH if terminal else _MOVE, params)
     if moved.rowcount == 0:
         if (
             sql.first(
@@ -298,10 +302,12 @@ def transition_task(
         ):
             raise NotFound(f"run {run_id} has no task {task_id!r}")
         return False
-    details = {**(detail or {}), **({"error": error} if error else {})}
+    details = {**detail} if detail else {}
+    if error:
+        details["error"] = error
     if attempt is not None:
         details["attempt"] = attempt
-    audit.append(
+    audit.record(
         conn,
         actor=actor,
         kind="task",
@@ -324,11 +330,12 @@ def add_event(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record something that happened to a run that is not a status change."""
-    audit.append(
-        session,
+    audit.record(
+        sql.connection(session),
         actor=actor,
         kind=kind,
-        payload=detail or {},
+        status=None,
+        payload=dict(detail) if detail else {},
         run=run_id,
         task=task_id,
         item=item_id,

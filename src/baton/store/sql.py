@@ -4,28 +4,31 @@ Every action writes an intent, a result and two task transitions. Through the OR
 work that cost ~8 ms per task, through prebuilt Core statements ~3 ms (bench/engine.py);
 `exec_driver_sql` with these statements costs ~0.03 ms each. Values are converted with the
 bind and result processors SQLAlchemy itself uses for the column types, so rows written
-here read back through the ORM exactly as if the ORM had written them.
+here read back through the ORM exactly as if the ORM had written them. On SQLite, times and
+JSON documents are written as that same text, built directly (`sqlite_time`, `jsontext`;
+tested equal): SQLAlchemy's processors cost more than the statements that use them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from baton.store import jsontext
 from baton.store.models import UTCDateTime
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
 class Raw:
-    """A DB-API connection lent to one hot-path transaction (see `Database.begin`)."""
+    """A sqlite3 connection lent to one hot-path transaction (`Database.begin`) or scan."""
 
     def __init__(self, dbapi: Any, dialect: Dialect) -> None:
         self.dbapi = dbapi
@@ -33,6 +36,8 @@ class Raw:
         self.audit_head: tuple[int, str] | None = None
         """The audit chain's head as this connection last appended it (None: unknown)."""
         self.data_version: int | None = None
+        self.stamp: Stamp | None = None
+        """The time of the current transaction's rows (see `stamp`); reset at BEGIN."""
 
 
 Conn = Connection | Raw
@@ -69,12 +74,65 @@ def _processors(dialect: Dialect) -> tuple[Any, Any, Any, Any]:
     )
 
 
+class Stamp(NamedTuple):
+    """One moment in every form the store writes it."""
+
+    at: datetime
+    """Timezone-aware, UTC."""
+    sqlite: str
+    """'YYYY-MM-DD HH:MM:SS.ffffff': how SQLAlchemy stores it on SQLite (`sqlite_time`)."""
+    rfc3339: str
+    """'YYYY-MM-DDTHH:MM:SS.ffffffZ': how the audit chain hashes it."""
+
+
+def now() -> Stamp:
+    at = datetime.now(UTC)
+    text = at.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return Stamp(at, text, f"{text[:10]}T{text[11:]}Z")
+
+
+def stamp(conn: Conn) -> Stamp:
+    """Now, read once per hot-path transaction: every row it writes carries the same time.
+
+    An action's transaction writes a ledger row, a task row and an audit event; one clock
+    read and one format instead of one each (bench/engine.py).
+    """
+    if isinstance(conn, Raw):
+        if conn.stamp is None:
+            conn.stamp = now()
+        return conn.stamp
+    return now()
+
+
+def stamped(conn: Conn, value: Stamp) -> Any:
+    """`value` as a UTC time column takes it (`when`, with SQLite's text already built)."""
+    return value.sqlite if conn.dialect.name == "sqlite" else when(conn, value.at)
+
+
+def sqlite_time(value: datetime) -> str:
+    """A UTC time as SQLAlchemy stores it on SQLite ('YYYY-MM-DD HH:MM:SS.ffffff'), fast."""
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def when(conn: Conn, value: datetime | None) -> Any:
+    if value is not None and conn.dialect.name == "sqlite":
+        return sqlite_time(value)
     bind = _processors(conn.dialect)[0]
     return bind(value) if bind else value
 
 
-def document(conn: Conn, value: Any) -> Any:
+def document(conn: Conn, value: Any, text: str | None = None) -> Any:
+    """`value` as a JSON column takes it; `text`, if given, is its JSON text, already built.
+
+    SQLite stores JSON as text, so a caller that serialised the value anyway (to hash it)
+    passes that text and it is stored as it is. Other databases take `value`.
+    """
+    if conn.dialect.name == "sqlite":
+        return jsontext.plain(value) if text is None else text
     bind = _processors(conn.dialect)[1]
     return bind(value) if bind else value
 
@@ -91,20 +149,16 @@ def read_document(conn: Conn, value: Any) -> Any:
 
 def execute(conn: Conn, sql: str, params: Mapping[str, Any]) -> Any:
     """Run one statement; the result has `rowcount` either way."""
-    statement = _statement(sql, conn.dialect.paramstyle)
-    if isinstance(conn, Raw):
-        cursor = conn.dbapi.cursor()
-        cursor.execute(statement, dict(params))
-        return cursor
-    return conn.exec_driver_sql(statement, dict(params))
+    if isinstance(conn, Raw):  # always sqlite3, which takes `:name` placeholders as they are
+        return conn.dbapi.execute(sql, params if type(params) is dict else dict(params))
+    return conn.exec_driver_sql(_statement(sql, conn.dialect.paramstyle), dict(params))
 
 
 def execute_many(conn: Conn, sql: str, rows: list[dict[str, Any]]) -> None:
-    statement = _statement(sql, conn.dialect.paramstyle)
     if isinstance(conn, Raw):
-        conn.dbapi.cursor().executemany(statement, rows)
+        conn.dbapi.executemany(sql, rows)
     else:
-        conn.exec_driver_sql(statement, rows)
+        conn.exec_driver_sql(_statement(sql, conn.dialect.paramstyle), rows)
 
 
 def rows(conn: Conn, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -43,20 +43,21 @@ class WaitExecutor:
     def execute(self, params: BaseModel, ctx: ExecutionContext) -> ActionResult:
         p = require_params(params, WaitParams)
         due_at = ctx.intent_at + timedelta(seconds=p.seconds)
+        due = due_at.isoformat()
         remaining = max((due_at - self._clock()).total_seconds(), 0.0)
-        invocation = {"seconds": p.seconds, "due_at": due_at.isoformat(), "timeout": ctx.timeout}
+        invocation = {"seconds": p.seconds, "due_at": due, "timeout": ctx.timeout}
         if ctx.timeout is not None and remaining > ctx.timeout:
             self._sleep(ctx.timeout)
             return ActionResult(
                 status=ResultStatus.TIMEOUT,
-                data={"due_at": due_at.isoformat(), "waited_seconds": ctx.timeout},
-                error=f"timed out after {ctx.timeout:g}s; due at {due_at.isoformat()}",
+                data={"due_at": due, "waited_seconds": ctx.timeout},
+                error=f"timed out after {ctx.timeout:g}s; due at {due}",
                 invocation=invocation,
             )
         if remaining > 0:
             self._sleep(remaining)
         return ActionResult(
             status=ResultStatus.SUCCEEDED,
-            data={"due_at": due_at.isoformat(), "waited_seconds": remaining},
+            data={"due_at": due, "waited_seconds": remaining},
             invocation=invocation,
         )
