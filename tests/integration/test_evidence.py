@@ -106,7 +106,12 @@ def test_a_rewrite_with_recomputed_hashes_is_detected(signed, incident, tmp_path
 def test_a_forged_checkpoint_signature_is_detected(signed, incident, tmp_path):
     rt, signer = signed
     finish_a_run(rt, incident, tmp_path)
-    unguard(rt, "UPDATE audit_checkpoints SET root = replace(root, substr(root, 1, 1), 'f')")
+    # Flip the root's first hex digit to a different one (always a change, unlike 'f').
+    unguard(
+        rt,
+        "UPDATE audit_checkpoints SET root = (CASE substr(root, 1, 1) WHEN 'f' THEN 'e'"
+        " ELSE 'f' END) || substr(root, 2)",
+    )
     assert "signature does not verify" in str(report(rt, signer))
 
 
