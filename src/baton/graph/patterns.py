@@ -106,8 +106,22 @@ class PatternTask:
             agreement = Agreement.CHANGED if gate_answer.get("changed") else Agreement.UNCHANGED
             approved_by = list(gate_answer.get("approved_by", []))
             if gate_status == ItemStatus.ANSWERED:
+                # Consumed: the task runs now. Its `running` status is what tells recovery to
+                # re-enter it if the process dies before the action's result is recorded.
                 with self.deps.db.write() as session:
                     item_store.mark(session, item_id=gate_id, status=ItemStatus.APPLIED)
+                    run_store.transition_task(
+                        session,
+                        run_id=self.run_id,
+                        task_id=self.task.id,
+                        status=TaskStatus.RUNNING,
+                        actor=self.actor,
+                        detail={
+                            "mode": mode.value,
+                            "approved_by": approved_by,
+                            "proposal_hash": proposal.hash,
+                        },
+                    )
         outcome = perform(
             self.deps,
             run_id=self.run_id,

@@ -134,6 +134,7 @@ class Runner:
             return RunStatus(run.status)
         runbook, graph = self.graph_for(run.runbook_version)
         config = self._config(run_id, runbook)
+        last_reentry: tuple[Any, Any] | None = None
         while True:
             snap = graph.get_state(config)
             graph_input: Any
@@ -143,6 +144,13 @@ class Runner:
                 graph_input = None  # the process died mid-step; continue from the checkpoint
             else:
                 graph_input = self._reentry(run_id, snap.values)
+                if graph_input is not None:
+                    # Re-entering the same tasks from the same state again would change
+                    # nothing: settle instead of spinning (a node that parked without
+                    # saying so in the database).
+                    attempt = (graph_input.goto, snap.values)
+                    graph_input = None if attempt == last_reentry else graph_input
+                    last_reentry = attempt
                 if graph_input is None:
                     status = self._settle(run_id, snap.values)
                     if status.terminal and self.deps.after_run is not None:
@@ -172,10 +180,19 @@ class Runner:
                     session, run_id, parked, actor.SYSTEM, f"run halted: {values['halt']}"
                 )
                 return Command(goto=parked)
+            # A parked task is re-entered when a person answered one of its items, or when
+            # the database says it was running: its node consumed an answer and the process
+            # died before the node concluded or parked again.
+            running = {
+                t.task_id
+                for t in run_store.task_executions(session, run_id=run_id)
+                if t.status == TaskStatus.RUNNING
+            }
             answered = [
                 t
                 for t in parked
-                if any(
+                if t in running
+                or any(
                     i.status == ItemStatus.ANSWERED
                     for i in item_store.open_items_for_task(session, run_id=run_id, task_id=t)
                 )
