@@ -62,3 +62,13 @@ class ItemStatus(StrEnum):
     APPLIED = "applied"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+
+
+class Stage(StrEnum):
+    """Which of a task's items: its own (plain), or a pattern task's gate, verification or
+    break-glass review. Staged items are consumed by their node; plain ones move the task."""
+
+    TASK = ""
+    GATE = "gate"
+    VERIFY = "verify"
+    REVIEW = "review"

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from baton.domain.status import ItemKind, ItemStatus, RunStatus, TaskStatus
+from baton.domain.status import ItemKind, ItemStatus, RunStatus, Stage, TaskStatus
 from baton.errors import Conflict, InputError
 from baton.graph.items import open_staged_item
 from baton.policies.people import Directory
@@ -125,7 +125,7 @@ def record_answer(
     settled: dict[str, Any] = {"status": status.value, "reason": reason, "by": by}
     if answer.choice is not None:
         settled["choice"] = answer.choice
-    if item.stage == "gate" and verdict == "approve":
+    if item.stage == Stage.GATE and verdict == "approve":
         settled |= {
             "approved_by": approvals,
             "approved_hash": item.content.get("proposal_hash"),
@@ -156,7 +156,7 @@ def _changes(
     """Validated parameter changes to a pattern proposal, or {} when there are none."""
     if not answer.changes:
         return {}
-    if item.stage != "gate" or answer.verdict != "approve":
+    if item.stage != Stage.GATE or answer.verdict != "approve":
         raise InputError(f"item {item.id} takes no parameter changes")
     if item.min_approvals > 1:
         raise InputError(
@@ -203,7 +203,7 @@ def _open_review(session: Session, item: PendingItemRow, by: str, reason: str) -
         roles=list(item.roles),
         min_approvals=1,
         timeout=None,
-        stage="review",
+        stage=Stage.REVIEW.value,
         requested_by=by,
         waits=False,
     )

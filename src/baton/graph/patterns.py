@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from baton.domain import actor
 from baton.domain.envelope import ActionResult
-from baton.domain.status import ItemKind, ItemStatus, TaskStatus
+from baton.domain.status import ItemKind, ItemStatus, Stage, TaskStatus
 from baton.graph.actions import Step, perform
 from baton.graph.agent_tasks import finding_view
 from baton.graph.context import template_context
@@ -35,7 +35,7 @@ from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.models import utcnow
 
-GATE, VERIFY, REVIEW = "gate", "verify", "review"
+GATE, VERIFY = Stage.GATE.value, Stage.VERIFY.value
 
 
 @dataclass(frozen=True)
