@@ -13,6 +13,15 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SHIPPED = Path(__file__).resolve().parents[2]
+"""The checkout this code runs from: runbooks, patterns and demo data ship beside it."""
+
+
+def shipped(relative: str) -> Path:
+    """A shipped file: from the working directory if it is there, else from the checkout."""
+    here = Path(relative)
+    return here if here.exists() else SHIPPED / relative
+
 
 class Settings(BaseSettings):
     """Where Baton keeps its state and how it talks to the outside world."""
@@ -85,8 +94,7 @@ class Settings(BaseSettings):
         """Where to look for the catalog, first match wins."""
         if self.patterns_dir is not None:
             return [self.patterns_dir]
-        shipped = Path(__file__).resolve().parents[2] / "runbooks" / "patterns"
-        return [Path("runbooks/patterns"), shipped]
+        return [Path("runbooks/patterns"), SHIPPED / "runbooks" / "patterns"]
 
     @property
     def people_path(self) -> Path:

@@ -28,7 +28,7 @@ from baton.evidence import bundle
 from baton.evidence.keys import init_keys, load_signer, public_pem
 from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
-from baton.settings import Settings
+from baton.settings import Settings, shipped
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.models import PendingItemRow
@@ -38,7 +38,6 @@ from baton.tools.readers.logs.store import load_file, log_dir
 if TYPE_CHECKING:
     from baton.runtime import Runtime
 
-REPO = Path(__file__).resolve().parents[3]
 DEMO_REQUESTER = actor.human("demo-requester")
 DEMO_APPROVER = actor.human("demo-approver")
 DEMO_SRE = actor.human("demo-sre")
@@ -50,15 +49,9 @@ people:
 """
 
 
-def _shipped(relative: str) -> Path:
-    """A file of the checkout: from the working directory if there, else beside the code."""
-    here = Path(relative)
-    return here if here.exists() else REPO / relative
-
-
 def _load_data(settings: Settings) -> None:
     """The demo estate: ITSM records (ServiceNow Table API shapes) and service logs."""
-    data = _shipped("runbooks/data")
+    data = shipped("runbooks/data")
     ItsmStore(itsm_dir(settings)).put(read_files(sorted((data / "itsm").glob("*.json"))))
     for log in sorted((data / "logs").glob("*.log")) + sorted((data / "logs").glob("*.jsonl")):
         load_file(log_dir(settings.data_dir), log)
@@ -111,9 +104,9 @@ def demo(
 ) -> None:
     """Run an incident end to end: agents in parallel, a gate, a stand-in rollback, evidence."""
     home = home or Path(tempfile.mkdtemp(prefix="baton-demo-"))
-    settings = Settings(home=home, patterns_dir=_shipped("runbooks/demo/patterns"))
-    loaded = load_runbook(runbook or _shipped("runbooks/agent-triage.yaml"), open_catalog(settings))
-    incident = load_incident(_shipped("runbooks/data/itsm/incident-checkout.yaml"))
+    settings = Settings(home=home, patterns_dir=shipped("runbooks/demo/patterns"))
+    loaded = load_runbook(runbook or shipped("runbooks/agent-triage.yaml"), open_catalog(settings))
+    incident = load_incident(shipped("runbooks/data/itsm/incident-checkout.yaml"))
     console.rule("[bold]Baton demo[/bold]")
     _say(f"state in {home} (SQLite; throwaway); reasoner: offline (no network, no API key)")
     home.mkdir(parents=True, exist_ok=True)

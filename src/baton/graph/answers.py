@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from baton.domain.status import ItemKind, ItemStatus, RunStatus, Stage, TaskStatus
 from baton.errors import Conflict, InputError
 from baton.graph.items import open_staged_item
+from baton.graph.proposal import is_secret_param
 from baton.policies.people import Directory
 from baton.policies.sod import Answerer, Ask, check_answer
 from baton.runbooks.catalog import Catalog
@@ -20,7 +21,6 @@ from baton.store import audit
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.models import PendingItemRow, RunRow
-from baton.tools.executors.base import is_secret_name
 
 VERDICTS: dict[str, set[str]] = {
     ItemKind.APPROVAL: {"approve", "reject"},
@@ -164,7 +164,7 @@ def _changes(
             "reject it and propose again with other parameters"
         )
     pattern = catalog.require(task.pattern).pattern
-    secret = sorted(k for k in answer.changes if is_secret_name(k) or k.endswith("_key"))
+    secret = sorted(k for k in answer.changes if is_secret_param(k))
     if secret:
         raise InputError(f"secret parameters cannot be changed at approval: {', '.join(secret)}")
     shown = dict(item.content.get("proposal", {}).get("params", {}))

@@ -271,7 +271,7 @@ def pattern_node(
             return skipped
         end = PatternTask(deps, runbook, task, run_id).visit()
         if end.status is TaskStatus.WAITING:
-            if end.reason == "fallback":
+            if end.fallback:
                 return _await_person(deps, runbook, run_id, task.id, ItemKind.FALLBACK)
             return _update(task.id, TaskStatus.WAITING)
         update = _update(task.id, end.status)

@@ -51,10 +51,12 @@ class Approval:
 
 @dataclass(frozen=True)
 class Conclusion:
-    """How the node ends this visit: a terminal status (with reason) or still waiting."""
+    """How the node ends this visit: a terminal status (with reason) or still waiting;
+    `fallback` when the action is in doubt or failed and a person must take it over."""
 
     status: TaskStatus
     reason: str | None = None
+    fallback: bool = False
 
 
 class PatternTask:
@@ -76,6 +78,9 @@ class PatternTask:
             gate = item_store.get_item_for_task(
                 session, run_id=self.run_id, task_id=self.task.id, stage=GATE
             )
+            started = (
+                ledger.latest_entry(session, run_id=self.run_id, task_id=self.task.id) is not None
+            )
             gate_answer = None if gate is None else gate.answer
             gate_status = None if gate is None else gate.status
             gate_id = None if gate is None else gate.id
@@ -86,7 +91,7 @@ class PatternTask:
             return proposed
         proposal = proposed
         mode, agreement, approved_by = Mode.AUTONOMOUS, None, []
-        if gate_id is None and not self._started():
+        if gate_id is None and not started:
             decision = self._decide(loaded, proposal)
             if decision.mode is GateMode.DENY:
                 return self._finish(TaskStatus.FAILED, f"denied: {decision.reason}")
@@ -141,7 +146,7 @@ class PatternTask:
         )
         record = Approval(loaded, proposal, mode, agreement, approved_by)
         if outcome.in_doubt or (not outcome.ok and self.task.on_failure == "human"):
-            return Conclusion(TaskStatus.WAITING, "fallback")
+            return Conclusion(TaskStatus.WAITING, fallback=True)
         if not outcome.ok:
             error = outcome.result.error if outcome.result else "failed"
             return self._outcome(Outcome.FAILED, f"action failed: {error}", None, record)
@@ -219,12 +224,6 @@ class PatternTask:
                 if f.task_id in self.task.needs
             ]
         return row.actor, rec, shown
-
-    def _started(self) -> bool:
-        with self.deps.db.read() as session:
-            return (
-                ledger.latest_entry(session, run_id=self.run_id, task_id=self.task.id) is not None
-            )
 
     def _decide(self, loaded: LoadedPattern, proposal: Proposal) -> GateDecision:
         freeze = self.deps.freeze.active(utcnow(), self.incident.get("environment"))

@@ -69,8 +69,13 @@ def build_proposal(
     return Proposal(loaded, params, invocation, content, content_hash(content))
 
 
+def is_secret_param(name: str) -> bool:
+    """Parameters holding credentials (tokens, passwords, `*_key`): shown as digests only."""
+    return is_secret_name(name) or name.endswith("_key")
+
+
 def _shown(name: str, value: Any) -> Any:
     """Secret-named values (tokens, keys) appear as their digest: bound, never revealed."""
-    if is_secret_name(name) or name.endswith("_key"):
+    if is_secret_param(name):
         return audit.digest(audit.canonical_json(value))
     return value
