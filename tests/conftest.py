@@ -38,6 +38,19 @@ def incident() -> Incident:
     )
 
 
+PATTERN_FIXTURES = REPO / "tests" / "fixtures" / "patterns"
+
+
+def policy_settings(tmp_path: Path, people: str) -> Settings:
+    """A home with a people directory (`people.yaml` text) and the test pattern catalog."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "people.yaml").write_text(people)
+    return Settings(
+        home=home, retry_backoff_seconds=0, lock_timeout_seconds=10, patterns_dir=PATTERN_FIXTURES
+    )
+
+
 def runbook(text: str, name: str = "test.yaml") -> LoadedRunbook:
     return parse_runbook(textwrap.dedent(text), name)
 

@@ -22,7 +22,7 @@ from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.tools.readers.itsm.store import ItsmStore, itsm_dir, read_files
 from baton.tools.readers.logs.store import load_file, log_dir
-from tests.conftest import PY, REPO, runbook
+from tests.conftest import PY, REPO, policy_settings, runbook
 from tests.openai_server import OpenAIServer, error, final, running, tool_calls
 
 DATA = REPO / "runbooks" / "data"
@@ -72,14 +72,7 @@ def fill_data(settings: Settings) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "people.yaml").write_text("people:\n  ic: [incident-commander]\n")
-    s = Settings(
-        home=home,
-        retry_backoff_seconds=0,
-        patterns_dir=REPO / "tests" / "fixtures" / "patterns",
-    )
+    s = policy_settings(tmp_path, "people:\n  ic: [incident-commander]\n")
     init_keys(s.signing_key_path)
     fill_data(s)
     return s

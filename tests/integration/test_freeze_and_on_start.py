@@ -18,7 +18,7 @@ from baton.settings import Settings
 from baton.store import audit
 from baton.store import items as item_store
 from baton.store import runs as run_store
-from tests.conftest import PY, runbook
+from tests.conftest import PY, policy_settings, runbook
 from tests.integration.test_patterns import FIXTURES, INCIDENT, PEOPLE, REQ, gate_of
 
 FLAG_STEP = f"""\
@@ -79,12 +79,7 @@ tasks:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "people.yaml").write_text(PEOPLE)
-    return Settings(
-        home=home, retry_backoff_seconds=0, lock_timeout_seconds=10, patterns_dir=FIXTURES
-    )
+    return policy_settings(tmp_path, PEOPLE)
 
 
 @pytest.fixture

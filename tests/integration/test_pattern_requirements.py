@@ -21,7 +21,7 @@ from baton.runbooks.catalog import LoadedPattern, loaded_pattern
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import audit
-from tests.conftest import runbook
+from tests.conftest import policy_settings, runbook
 from tests.integration.test_patterns import FIXTURES, INCIDENT, REQ, gate_of
 
 PEOPLE = """\
@@ -49,12 +49,7 @@ def one_step(pattern_id: str) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "people.yaml").write_text(PEOPLE)
-    return Settings(
-        home=home, retry_backoff_seconds=0, lock_timeout_seconds=10, patterns_dir=FIXTURES
-    )
+    return policy_settings(tmp_path, PEOPLE)
 
 
 @pytest.fixture

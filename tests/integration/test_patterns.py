@@ -22,7 +22,7 @@ from baton.store import audit
 from baton.store import items as item_store
 from baton.store import patterns as pattern_store
 from baton.store import runs as run_store
-from tests.conftest import PY, REPO, runbook
+from tests.conftest import PY, REPO, policy_settings, runbook
 
 FIXTURES = REPO / "tests" / "fixtures" / "patterns"
 REQ = "human:requester"
@@ -57,12 +57,7 @@ tasks:
 
 @pytest.fixture
 def pattern_settings(tmp_path: Path) -> Settings:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "people.yaml").write_text(PEOPLE)
-    return Settings(
-        home=home, retry_backoff_seconds=0, lock_timeout_seconds=10, patterns_dir=FIXTURES
-    )
+    return policy_settings(tmp_path, PEOPLE)
 
 
 @pytest.fixture
