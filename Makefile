@@ -33,6 +33,7 @@ test: check
 
 bench: install
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/engine_io.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/agent_step.py
 	$(BIN)/python bench/loghub.py

@@ -19,7 +19,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from baton.domain import actor
 from baton.domain.status import ItemKind, TaskStatus
@@ -168,28 +168,42 @@ def action_node(
 ) -> Node:
     assert task.executor is not None
     executor = deps.executors[task.executor]
+    step = Step.of(task)
+    templated = uses_templates(task.params)
+    fixed: list[BaseModel] = []  # parameters without templates: validated once, kept here
 
-    def body(state: RunState, run_id: str) -> dict[str, Any]:
-        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
-        if skipped is not None:
-            return skipped
+    def params_for(run_id: str) -> BaseModel | str:
+        """The executor's parameters for this run, or why they are not valid."""
+        if fixed:
+            return fixed[0]
         raw: Any = task.params
-        if uses_templates(task.params):
+        if templated:
             with deps.db.read() as session:
                 context = template_context(session, run_id=run_id)
             try:
                 raw = render_value(task.params, context, name=f"{task.id}.params")
             except TemplateError as exc:
-                return _fail(deps, runbook, run_id, task.id, str(exc))
+                return str(exc)
         try:
             params = executor.params_model.model_validate(raw)
         except ValidationError as exc:
-            return _fail(deps, runbook, run_id, task.id, f"params after rendering: {exc}")
+            return f"params after rendering: {exc}"
+        if not templated:
+            fixed.append(params)
+        return params
+
+    def body(state: RunState, run_id: str) -> dict[str, Any]:
+        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
+        if skipped is not None:
+            return skipped
+        params = params_for(run_id)
+        if isinstance(params, str):
+            return _fail(deps, runbook, run_id, task.id, params)
         to_human = task.on_failure == "human"
         outcome = perform(
             deps,
             run_id=run_id,
-            step=Step.of(task),
+            step=step,
             executor=executor,
             params=params,
             hand_failure_to_human=to_human,

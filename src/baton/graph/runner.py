@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from baton.domain import actor
+from baton.domain import actor, ids
 from baton.domain.incident import Incident
 from baton.domain.status import ItemStatus, RunStatus, TaskStatus
 from baton.errors import BatonError, Conflict, Forbidden, InputError, RunLocked
@@ -86,7 +86,7 @@ class Runner:
         values = resolve_values(loaded.runbook.inputs, inputs or {}, what="input")
         incident_id = incident.id or f"inc_{uuid.uuid4().hex[:10]}"
         body = incident.model_dump(mode="json") | {"id": incident_id}
-        run_id = f"run_{uuid.uuid4().hex[:12]}"
+        run_id = ids.sortable("run")
         with self.deps.db.begin() as session:
             run_store.save_runbook_version(
                 session,
@@ -130,37 +130,43 @@ class Runner:
     def _advance_locked(self, run_id: str) -> RunStatus:
         with self.deps.db.begin() as conn:
             run = run_store.run_head(conn, run_id=run_id)
-        if RunStatus(run.status).terminal:
-            return RunStatus(run.status)
+        status = RunStatus(run.status)
+        if status.terminal:
+            return status
         runbook, graph = self.graph_for(run.runbook_version)
         config = self._config(run_id, runbook)
+        snap = graph.get_state(config)
+        graph_input: Any = None  # with no values: the process died mid-step, continue
+        values: dict[str, Any] | None = None
+        if snap.metadata is None:
+            graph_input = initial_state()
+        elif not snap.next:
+            values = snap.values
         last_reentry: tuple[Any, Any] | None = None
         while True:
-            snap = graph.get_state(config)
-            graph_input: Any
-            if snap.metadata is None:
-                graph_input = initial_state()
-            elif snap.next:
-                graph_input = None  # the process died mid-step; continue from the checkpoint
-            else:
-                graph_input = self._reentry(run_id, snap.values)
+            if values is not None:
+                graph_input = self._reentry(run_id, values)
                 if graph_input is not None:
                     # Re-entering the same tasks from the same state again would change
                     # nothing: settle instead of spinning (a node that parked without
                     # saying so in the database).
-                    attempt = (graph_input.goto, snap.values)
+                    attempt = (graph_input.goto, values)
                     graph_input = None if attempt == last_reentry else graph_input
                     last_reentry = attempt
                 if graph_input is None:
-                    status = self._settle(run_id, snap.values)
+                    status = self._settle(run_id, values)
                     if status.terminal and self.deps.after_run is not None:
                         self.deps.after_run(run_id)
                     return status
-            with self.deps.db.begin() as conn:
-                run_store.set_run_status(
-                    conn, run_id=run_id, status=RunStatus.RUNNING, actor=actor.SYSTEM
-                )
-            graph.invoke(graph_input, config, durability="sync")
+            if status is not RunStatus.RUNNING:  # only this lock holder moves the run
+                with self.deps.db.begin() as conn:
+                    run_store.set_run_status(
+                        conn, run_id=run_id, status=RunStatus.RUNNING, actor=actor.SYSTEM
+                    )
+                status = RunStatus.RUNNING
+            # What the graph returns is its state once nothing more can run: the values a
+            # fresh `get_state` would read back from the checkpoint just written.
+            values = graph.invoke(graph_input, config, durability="sync")
 
     def _reentry(self, run_id: str, values: dict[str, Any]) -> Command[Any] | None:
         """Re-enter parked tasks that were answered, or all of them if the run must stop."""
