@@ -28,9 +28,18 @@ from engine import SYNCHRONOUS, chain_yaml, raw_graph
 _NO_CHECKPOINT = 10_000_000  # pages: keep every frame in the WAL so it can be counted
 
 
+def _frame_size(data: bytes) -> int:
+    """24-byte frame header + the page size the WAL header records (bytes 8..12)."""
+    return 24 + int.from_bytes(data[8:12], "big")
+
+
 def frames(wal: Path) -> int:
-    """Frames in a WAL file that was never checkpointed (32-byte header, 24 + 4096 each)."""
-    return (wal.stat().st_size - 32) // (24 + 4096) if wal.exists() else 0
+    """Frames in a WAL file that was never checkpointed (32-byte header, then frames)."""
+    if not wal.exists():
+        return 0
+    with wal.open("rb") as f:
+        header = f.read(32)
+    return (wal.stat().st_size - 32) // _frame_size(header) if len(header) == 32 else 0
 
 
 def raw_frames(n: int, runs: int, home: Path) -> float:
@@ -81,7 +90,7 @@ def _commit_frames(wal: Path) -> int:
     """Frames that end a transaction (their header's 'database size' field is non-zero)."""
     data = wal.read_bytes()
     count = 0
-    for offset in range(32, len(data) - 24 + 1, 24 + 4096):
+    for offset in range(32, len(data) - 24 + 1, _frame_size(data)):
         if int.from_bytes(data[offset + 4 : offset + 8], "big"):
             count += 1
     return count

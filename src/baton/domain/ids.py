@@ -3,7 +3,7 @@
 A run id leads the primary keys of the busiest tables (task executions, the action ledger,
 the audit trail's run index). Random ids insert all over those B-trees, splitting pages
 in the middle; ids that grow with time append at the right edge instead, so an action's
-commit writes fewer pages (bench/engine.py: 12.2 → 10.7 WAL frames per task). They also
+commit writes fewer pages (bench/engine_io.py: 12.2 → 10.8 WAL frames per task). They also
 list in the order runs were started.
 """
 

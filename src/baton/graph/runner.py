@@ -167,6 +167,8 @@ class Runner:
             # What the graph returns is its state once nothing more can run: the values a
             # fresh `get_state` would read back from the checkpoint just written.
             values = graph.invoke(graph_input, config, durability="sync")
+            if values is None:  # nothing to report: read what the checkpoint holds
+                values = graph.get_state(config).values
 
     def _reentry(self, run_id: str, values: dict[str, Any]) -> Command[Any] | None:
         """Re-enter parked tasks that were answered, or all of them if the run must stop."""
