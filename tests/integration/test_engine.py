@@ -14,7 +14,8 @@ from baton.runtime import Runtime
 from baton.store import items as item_store
 from baton.store import ledger
 from baton.store import runs as run_store
-from tests.conftest import runbook
+from baton.store.models import utcnow
+from tests.conftest import runbook, wait_for
 from tests.integration.scripts import APPEND, BARRIER, FLAKY, PY, lines
 
 REQ = "human:requester"
@@ -261,6 +262,32 @@ def test_human_task_outputs_are_typed_and_required(runtime: Runtime, incident: I
     assert task.output == {"lag_seconds": 0.5, "completed_by": REQ, "notes": "all good"}
 
 
+def test_a_declared_notes_output_is_not_replaced_by_the_comment(
+    runtime: Runtime, incident: Incident
+):
+    rb = runbook("""
+        id: human-notes
+        title: Human notes
+        owner: dba
+        tasks:
+          - id: confirm
+            type: human
+            title: Confirm replication
+            assignee: dba
+            instructions: Check lag
+            outputs:
+              notes: {required: false}
+    """)
+    run_id, _ = runtime.runner.start(rb, incident, requested_by=REQ)
+    item = pending(runtime, run_id)["confirm"]
+    runtime.runner.answer(
+        item, by="human:dba1", verdict="complete", outputs={"notes": "fine"}, comment="later"
+    )
+    with runtime.db.read() as s:
+        task = run_store.get_task(s, run_id=run_id, task_id="confirm")
+    assert task.output == {"notes": "fine", "completed_by": "human:dba1"}
+
+
 def test_retries_use_a_new_ledger_key_per_attempt(
     runtime: Runtime, incident: Incident, tmp_path: Path
 ):
@@ -374,13 +401,39 @@ def test_overdue_items_time_out_on_recover(runtime: Runtime, incident: Incident)
     run_id, _ = runtime.runner.start(rb, incident, requested_by=REQ)
     item = pending(runtime, run_id)["gate"]
     assert runtime.runner.recover() == {}  # not due yet: nothing happens
-    from tests.conftest import wait_for
-
     wait_for(lambda: runtime.runner.recover(), timeout=10, what="the gate to time out")
     assert statuses(runtime, run_id) == {"gate": "failed", "after": "cancelled"}
     with runtime.db.read() as s:
         assert item_store.get_item(s, item_id=item).status == ItemStatus.EXPIRED
         assert run_store.get_run(s, run_id=run_id).status == RunStatus.FAILED
+
+
+def test_an_answer_after_the_deadline_is_refused_and_the_timeout_applies(
+    runtime: Runtime, incident: Incident
+):
+    rb = runbook("""
+        id: late
+        title: Late
+        owner: sre
+        tasks:
+          - {id: gate, type: approval, title: Gate, approvers: [ic], timeout: 1s}
+          - {id: after, type: action, title: After, needs: [gate], executor: wait,
+             params: {seconds: 0}}
+    """)
+    run_id, _ = runtime.runner.start(rb, incident, requested_by=REQ)
+    item = pending(runtime, run_id)["gate"]
+    with runtime.db.read() as s:
+        due = item_store.get_item(s, item_id=item).due_at
+    assert due is not None
+    wait_for(lambda: utcnow() > due, timeout=10, what="the gate's deadline to pass")
+    with pytest.raises(Conflict, match="has timed out"):
+        runtime.runner.answer(item, by="human:ic1", verdict="approve")
+    assert statuses(runtime, run_id) == {"gate": "failed", "after": "cancelled"}
+    with runtime.db.read() as s:
+        assert item_store.get_item(s, item_id=item).status == ItemStatus.EXPIRED
+        assert run_store.get_run(s, run_id=run_id).status == RunStatus.FAILED
+        kinds = [e.kind for e in run_store.timeline(s, run_id=run_id)]
+    assert "refusal" in kinds
 
 
 def test_inputs_are_checked_before_anything_is_stored(runtime: Runtime, incident: Incident):

@@ -222,4 +222,8 @@ def _verdict(
         return TaskStatus.SUCCEEDED, None, {"approved_by": approvers, "comment": comment}
     if kind is ItemKind.DECISION:
         return TaskStatus.SUCCEEDED, None, {"choice": choice, "decided_by": by}
-    return TaskStatus.SUCCEEDED, None, {**values, "completed_by": by, "notes": comment}
+    # A declared `notes` output is the person's own value; the comment only fills it in.
+    output = {"notes": comment, **values, "completed_by": by}
+    if output["notes"] is None:
+        output["notes"] = comment
+    return TaskStatus.SUCCEEDED, None, output

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -32,7 +33,7 @@ from baton.store import audit
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.locks import RunLocks
-from baton.store.models import utcnow
+from baton.store.models import PendingItemRow, utcnow
 
 
 @dataclass(frozen=True)
@@ -279,11 +280,14 @@ class Runner:
     ) -> AnswerOutcome:
         """Record a person's answer to a pending item, then advance the run if it is settled.
 
-        Unknown, stale or already-answered items raise and change nothing.
+        Unknown, stale or already-answered items raise and change nothing. An answer that
+        comes after the item's deadline is refused too, and the timeout it missed applies
+        at once (as `recover` would apply it).
         """
         with self.deps.db.read() as session:
             item = item_store.get_item(session, item_id=item_id)
-            version = run_store.get_run(session, run_id=item.run_id).runbook_version
+            item_run = str(item.run_id)
+            version = run_store.get_run(session, run_id=item_run).runbook_version
         runbook, _ = self.graph_for(version)
         given = Answer(
             by,
@@ -297,6 +301,11 @@ class Runner:
         try:
             with self.deps.db.write() as session:
                 item = item_store.get_item(session, item_id=item_id)
+                if _overdue(item, utcnow()):
+                    raise Conflict(
+                        f"item {item_id} was due by {item.due_at:%Y-%m-%d %H:%M:%S} UTC and has"
+                        " timed out; its timeout applies instead"
+                    )
                 run = run_store.get_run(session, run_id=item.run_id)
                 settled = record_answer(
                     session,
@@ -313,17 +322,20 @@ class Runner:
                 result = (item.run_id, str(item.status), item.min_approvals)
         except (Forbidden, Conflict, InputError) as exc:
             self._refused(item_id, by, verdict, exc)
+            if self._expire(item_id, utcnow()) is not None:
+                self._nudge(item_run)
             raise
         run_id, item_status, needed = result
-        status = RunStatus.WAITING
-        if settled:
-            try:
-                status = self.advance(run_id)
-            except RunLocked:
-                # Another process is advancing this run; it re-reads answers when its
-                # current step ends, so the answer is not lost.
-                status = RunStatus.RUNNING
+        status = self._nudge(run_id) if settled else RunStatus.WAITING
         return AnswerOutcome(item_id, item_status, approvals, needed, status)
+
+    def _nudge(self, run_id: str) -> RunStatus:
+        """Advance a run after an answer, unless another process is advancing it already."""
+        try:
+            return self.advance(run_id)
+        except RunLocked:
+            # That process re-reads answers when its current step ends: nothing is lost.
+            return RunStatus.RUNNING
 
     def _refused(self, item_id: str, by: str, verdict: str, exc: BatonError) -> None:
         """A refused answer changed nothing, but the attempt is evidence: audit it."""
@@ -362,34 +374,31 @@ class Runner:
         """Time out pending items past their due time; returns the affected run ids."""
         now = utcnow()
         with self.deps.db.read() as session:
-            overdue = [
-                (i.id, i.run_id)
-                for i in item_store.list_items(session)
-                if i.due_at is not None and i.due_at <= now
-            ]
-        touched = []
-        for item_id, run_id in overdue:
-            with self.deps.db.write() as session:
-                item = item_store.get_item(session, item_id=item_id)
-                if item.status != ItemStatus.PENDING:
-                    continue
-                reason = f"no answer by {item.due_at:%Y-%m-%d %H:%M:%S} UTC (timeout)"
-                item_store.answer_item(
-                    session,
-                    item=item,
-                    answer={"status": TaskStatus.FAILED.value, "reason": reason, "expired": True},
-                )
-                run_store.transition_task(
-                    session,
-                    run_id=run_id,
-                    task_id=item.task_id,
-                    status=TaskStatus.FAILED,
-                    actor=actor.SYSTEM,
-                    error=reason,
-                    detail={"item_id": item_id},
-                )
-            touched.append(run_id)
-        return touched
+            overdue = [i.id for i in item_store.list_items(session) if _overdue(i, now)]
+        return [run_id for i in overdue if (run_id := self._expire(i, now)) is not None]
+
+    def _expire(self, item_id: str, now: datetime) -> str | None:
+        """Fail the task of a pending item past its due time; its run id, or None if not."""
+        with self.deps.db.write() as session:
+            item = item_store.get_item(session, item_id=item_id)
+            if item.status != ItemStatus.PENDING or not _overdue(item, now):
+                return None
+            reason = f"no answer by {item.due_at:%Y-%m-%d %H:%M:%S} UTC (timeout)"
+            item_store.answer_item(
+                session,
+                item=item,
+                answer={"status": TaskStatus.FAILED.value, "reason": reason, "expired": True},
+            )
+            run_store.transition_task(
+                session,
+                run_id=item.run_id,
+                task_id=item.task_id,
+                status=TaskStatus.FAILED,
+                actor=actor.SYSTEM,
+                error=reason,
+                detail={"item_id": item_id},
+            )
+            return str(item.run_id)
 
     def recoverable(self) -> list[str]:
         """Runs that need a push: mid-step with no live owner, or answered but not resumed."""
@@ -421,3 +430,7 @@ class Runner:
             if on_run:
                 on_run(run_id, results[run_id])
         return results
+
+
+def _overdue(item: PendingItemRow, now: datetime) -> bool:
+    return item.due_at is not None and item.due_at <= now
