@@ -65,6 +65,8 @@ def follow(
             while worker.is_alive():
                 worker.join(0.125)
                 screen.update(render(rt.db, run_id))
+            # A refused answer or a failed start changed nothing: show only its error.
+            screen.transient = "error" in outcome
     else:
         worker.join()
     if "error" in outcome:

@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from baton.domain import actor, ids
+from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import ItemStatus, RunStatus, TaskStatus
 from baton.errors import BatonError, Conflict, Forbidden, InputError, RunLocked
@@ -87,7 +87,7 @@ class Runner:
         values = resolve_values(loaded.runbook.inputs, inputs or {}, what="input")
         incident_id = incident.id or f"inc_{uuid.uuid4().hex[:10]}"
         body = incident.model_dump(mode="json") | {"id": incident_id}
-        run_id = ids.sortable("run")
+        run_id = f"run_{uuid.uuid4().hex[:12]}"
         with self.deps.db.begin() as session:
             run_store.save_runbook_version(
                 session,
