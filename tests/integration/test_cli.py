@@ -236,3 +236,10 @@ def test_an_unreadable_database_is_one_clear_error(
     assert proc.returncode == 1
     assert "storage_error" in proc.stderr and "not a database" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_filters_that_match_nothing_by_mistake_are_errors(home: Path):
+    status = baton(home, "runs", "list", "--status", "bogus", check=False)
+    assert status.returncode == 2 and "'bogus' is not one of" in status.stderr
+    unknown = baton(home, "pending", "--run", "run_nope", check=False)
+    assert unknown.returncode == 1 and "no run 'run_nope'" in unknown.stderr

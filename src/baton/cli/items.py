@@ -12,6 +12,7 @@ from baton.cli.follow import follow
 from baton.cli.runs import exit_code, parse_pairs, resume_orphans, summarise, user_actor
 from baton.domain.status import RunStatus
 from baton.store import items as item_store
+from baton.store import runs as run_store
 
 if TYPE_CHECKING:
     from baton.graph.runner import AnswerOutcome
@@ -23,6 +24,8 @@ def pending(
 ) -> None:
     """Items waiting for a person: approvals, human tasks, decisions, fallbacks."""
     with open_db() as db, db.read() as session:
+        if run_id is not None:
+            run_store.get_run(session, run_id=run_id)  # NotFound names an unknown run
         rows = [
             (i, item_store.decisions(session, item_id=i.id))
             for i in item_store.list_items(session, run_id=run_id)

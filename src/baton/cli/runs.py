@@ -191,7 +191,7 @@ def show_json(db: Database, run_id: str) -> dict[str, Any]:
 
 @runs_app.command("list")
 def list_runs(
-    status: str | None = typer.Option(None, help="Only runs in this status."),
+    status: RunStatus | None = typer.Option(None, help="Only runs in this status."),
     limit: int = typer.Option(50, min=1, max=10_000),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
