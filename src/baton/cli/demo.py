@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 DEMO_REQUESTER = actor.human("demo-requester")
 DEMO_APPROVER = actor.human("demo-approver")
 DEMO_SRE = actor.human("demo-sre")
+SHARED_STATE = "/tmp/baton-demo/rollbacks"  # noqa: S108 (replaced, never used)
+"""The stand-in rollback's default `state_dir`; the demo points it into its own home."""
 PEOPLE = """\
 # The demo's people directory: who holds which roles (approver roles are checked).
 people:
@@ -98,13 +100,23 @@ def _answer(rt: Runtime, item: PendingItemRow) -> RunStatus:
     return answer().run_status
 
 
+def _stand_ins(home: Path) -> Path:
+    """The demo's stand-in catalog, copied into `home` so what it "rolls back" stays there."""
+    catalog = home / "patterns"
+    catalog.mkdir(parents=True, exist_ok=True)
+    for source in shipped("runbooks/demo/patterns").glob("*.yaml"):
+        text = source.read_text().replace(SHARED_STATE, str(home / "rollbacks"))
+        (catalog / source.name).write_text(text)
+    return catalog
+
+
 def demo(
     runbook: Path = typer.Option(None, "--runbook", help="Default: runbooks/agent-triage.yaml"),
     home: Path | None = typer.Option(None, "--home", help="Keep state here instead of a temp dir."),
 ) -> None:
     """Run an incident end to end: agents in parallel, a gate, a stand-in rollback, evidence."""
     home = home or Path(tempfile.mkdtemp(prefix="baton-demo-"))
-    settings = Settings(home=home, patterns_dir=shipped("runbooks/demo/patterns"))
+    settings = Settings(home=home, patterns_dir=_stand_ins(home))
     loaded = load_runbook(runbook or shipped("runbooks/agent-triage.yaml"), open_catalog(settings))
     incident = load_incident(shipped("runbooks/data/itsm/incident-checkout.yaml"))
     console.rule("[bold]Baton demo[/bold]")
