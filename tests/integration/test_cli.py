@@ -243,3 +243,16 @@ def test_filters_that_match_nothing_by_mistake_are_errors(home: Path):
     assert status.returncode == 2 and "'bogus' is not one of" in status.stderr
     unknown = baton(home, "pending", "--run", "run_nope", check=False)
     assert unknown.returncode == 1 and "no run 'run_nope'" in unknown.stderr
+
+
+def test_errors_keep_brackets_and_stay_on_one_line(tmp_path: Path, home: Path):
+    bad = write(
+        tmp_path / ("x" * 60 + ".yaml"),
+        "id: Bad-Id\ntitle: t\nowner: o\ntasks:\n"
+        "  - {id: a, type: action, title: A, executor: wait, params: {seconds: 1}, '[b]x[/b]': 1}\n",
+    )
+    proc = baton(home, "validate", str(bad), check=False)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2, proc.stderr
+    assert "'^[a-z][a-z0-9_.-]{0,127}$'" in errors[0]
+    assert "unknown field '[b]x[/b]'" in errors[1]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from baton.errors import BatonError, RunbookInvalid
 from baton.settings import get_settings
@@ -25,8 +26,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Messages never wrap (a log or a pipe gets one line per message); tables still fit.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class _Options:
@@ -68,8 +70,8 @@ def report(exc: BatonError) -> int:
     """One clear message per error; exit 1."""
     if isinstance(exc, RunbookInvalid):
         for problem in exc.problems:
-            err_console.print(f"[red]error[/red]: {problem}", highlight=False, markup=True)
+            err_console.print(f"[red]error[/red]: {escape(str(problem))}", highlight=False)
         err_console.print(f"{len(exc.problems)} problem(s) found")
     else:
-        err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}", highlight=False)
+        err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", highlight=False)
     return 1

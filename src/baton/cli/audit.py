@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from baton.cli.app import console, err_console, open_db, print_json
 from baton.errors import ConfigError, InputError
@@ -57,7 +58,7 @@ def verify(as_json: bool = typer.Option(False, "--json")) -> None:
     elif report.ok:
         console.print(str(report), highlight=False)
     else:
-        err_console.print(f"[red]{report}[/red]", highlight=False)
+        err_console.print(f"[red]{escape(str(report))}[/red]", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -109,7 +110,7 @@ def verify_bundle(
         raise InputError(f"key file {key} does not exist")
     report = bundle.verify_bundle(path, key.read_bytes() if key else None)
     if not report.ok:
-        err_console.print(f"[red]{report.message}[/red]", highlight=False)
+        err_console.print(f"[red]{escape(report.message)}[/red]", highlight=False)
         raise typer.Exit(1)
     console.print(report.message, highlight=False)
     if key is None:
