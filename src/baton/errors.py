@@ -6,7 +6,9 @@ unless `--debug`) and the API will map `status` to an HTTP status.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
 
 
 class BatonError(Exception):
@@ -80,3 +82,28 @@ class RunLocked(Conflict):
     """Another process is advancing this run right now."""
 
     code = "run_locked"
+
+
+def one_line(
+    exc: ValidationError,
+    *,
+    name: Callable[[str], str] = str,
+    top: str = "(top level)",
+    limit: int = 10,
+) -> str:
+    """A pydantic error as one line: `where: what; …`, at most `limit` of them.
+
+    `name` turns a dotted location into what the reader knows it as (a field, a setting).
+    """
+    errors = exc.errors(include_url=False, include_input=False)
+    parts = [
+        f"{name('.'.join(str(p) for p in err['loc'])) if err['loc'] else top}: {err['msg']}"
+        for err in errors[:limit]
+    ]
+    more = len(errors) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def flat(exc: BaseException) -> str:
+    """An exception's text on one line (YAML parsers report over several)."""
+    return " ".join(str(exc).split())

@@ -10,8 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from baton.errors import ConfigError, one_line
 
 SHIPPED = Path(__file__).resolve().parents[2]
 """The checkout this code runs from: runbooks, patterns and demo data ship beside it."""
@@ -132,5 +134,9 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
-    return Settings()
+    """The settings, read from the environment; a bad value names its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = one_line(exc, name=lambda field: f"BATON_{field.upper()}")
+        raise ConfigError(f"invalid setting: {problems}") from None

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from baton.domain.finding import AgentName, Finding, Quote
+from baton.errors import one_line
 
 _PROBLEMS_SHOWN = 12
 _SOURCE_LIMIT = 200
@@ -23,16 +24,6 @@ def _json_text(text: str) -> str:
     if start == -1 or end < start:
         raise AnswerInvalid("expected one JSON object, found no '{ ... }' in the answer")
     return text[start : end + 1]
-
-
-def _problems(exc: ValidationError) -> str:
-    errors = exc.errors(include_url=False, include_input=False)
-    parts = [
-        f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-        for err in errors[:_PROBLEMS_SHOWN]
-    ]
-    more = len(errors) - _PROBLEMS_SHOWN
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 def _requote(quote: Quote) -> Quote:
@@ -56,7 +47,7 @@ def parse_finding(text: str, *, agent: AgentName, produced_by: str) -> Finding:
     try:
         finding = Finding.model_validate(data)
     except ValidationError as exc:
-        raise AnswerInvalid(_problems(exc)) from None
+        raise AnswerInvalid(one_line(exc, limit=_PROBLEMS_SHOWN)) from None
     for suspect in finding.suspects:
         suspect.quotes = [_requote(q) for q in suspect.quotes]
     return finding

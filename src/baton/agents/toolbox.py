@@ -24,7 +24,7 @@ from baton.agents.events import (
 )
 from baton.agents.meter import Meter
 from baton.domain.finding import AgentName, Quote
-from baton.errors import ConfigError
+from baton.errors import ConfigError, one_line
 from baton.tools.readers.base import ReadTool, ToolResult
 
 _WIRE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -48,14 +48,6 @@ def _cut(text: str, limit: int) -> str:
 def _parameters(args_model: type[BaseModel]) -> dict[str, Any]:
     """A tool's argument JSON Schema; built once per model class (it costs ~1 ms)."""
     return args_model.model_json_schema()
-
-
-def _validation_problems(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False, include_input=False)[:10]:
-        where = ".".join(str(p) for p in err["loc"]) or "(arguments)"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
 
 
 class Toolbox:
@@ -131,7 +123,7 @@ class Toolbox:
         try:
             parsed = tool.args_model.model_validate(args)
         except ValidationError as exc:
-            reason = f"invalid arguments: {_validation_problems(exc)}"
+            reason = f"invalid arguments: {one_line(exc, top='(arguments)')}"
             return self.refuse(dotted, args, reason, call_id)
         self.meter.tool_calls += 1
         started = time.perf_counter()

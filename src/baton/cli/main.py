@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
+
+from sqlalchemy.exc import OperationalError
 
 from baton.cli import audit, demo, doctor, items, itsm, logs, model, patterns, runbooks, runs
 from baton.cli.app import app, options, report
-from baton.errors import BatonError
+from baton.errors import BatonError, StorageError, flat
 
 runbooks.register(app)
 runs.register(app)
@@ -30,6 +33,12 @@ def main() -> None:
         sys.exit(report(exc))
     except KeyboardInterrupt:
         sys.exit(130)
+    except (sqlite3.OperationalError, OperationalError) as exc:
+        # The database refused (read-only file, full disk, locked too long): not our bug.
+        if options.debug:
+            raise
+        orig = getattr(exc, "orig", None) or exc
+        sys.exit(report(StorageError(f"the database refused: {flat(orig)}")))
     except Exception as exc:
         if options.debug:
             raise

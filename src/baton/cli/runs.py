@@ -22,7 +22,7 @@ from baton.cli.follow import follow, render, task_order
 from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import RunStatus
-from baton.errors import InputError
+from baton.errors import InputError, flat, one_line
 from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
 from baton.settings import Settings, get_settings
@@ -93,15 +93,13 @@ def load_incident(path: Path) -> Incident:
     try:
         data = json.loads(text) if path.suffix == ".json" else YAML(typ="safe").load(text)
     except (json.JSONDecodeError, YAMLError) as exc:
-        raise InputError(f"incident file {path} is not valid JSON/YAML: {exc}") from None
+        raise InputError(f"incident file {path} is not valid JSON/YAML: {flat(exc)}") from None
     if not isinstance(data, dict):
         raise InputError(f"incident file {path} must hold a mapping of fields")
     try:
         return Incident.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors()
-        )
+        problems = one_line(exc, name=lambda where: f"field '{where}'")
         raise InputError(f"incident file {path}: {problems}") from None
 
 

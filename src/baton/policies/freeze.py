@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from baton.errors import ConfigError
+from baton.errors import ConfigError, flat, one_line
 from baton.runbooks.pattern import Risk
 
 
@@ -58,5 +58,7 @@ def load_calendar(path: Path | None) -> FreezeCalendar:
         yaml = YAML(typ="safe", pure=True)
         data = yaml.load(path.read_text(encoding="utf-8")) or {}
         return FreezeCalendar.model_validate(data)
-    except (OSError, YAMLError, ValidationError) as exc:
-        raise ConfigError(f"{path}: invalid freeze calendar: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid freeze calendar: {one_line(exc)}") from None
+    except (OSError, YAMLError) as exc:
+        raise ConfigError(f"{path}: invalid freeze calendar: {flat(exc)}") from None

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from baton.errors import ConfigError
+from baton.errors import ConfigError, flat, one_line
 
 BREAK_GLASS_ROLE = "break-glass"
 
@@ -49,7 +49,9 @@ def load_directory(path: Path) -> Directory:
     try:
         yaml = YAML(typ="safe", pure=True)
         parsed = _DirectoryFile.model_validate(yaml.load(path.read_text(encoding="utf-8")) or {})
-    except (OSError, YAMLError, ValidationError) as exc:
-        raise ConfigError(f"{path}: invalid people directory: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid people directory: {one_line(exc)}") from None
+    except (OSError, YAMLError) as exc:
+        raise ConfigError(f"{path}: invalid people directory: {flat(exc)}") from None
     people = {user: frozenset(roles) for user, roles in parsed.people.items()}
     return Directory(people, enforced=True, source=str(path))

@@ -209,6 +209,8 @@ class _Transaction:
 
 def ensure_home(home: Path) -> None:
     """Create `$BATON_HOME` or say exactly why we can't; never a traceback."""
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"BATON_HOME {home} is not a directory")
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
