@@ -106,7 +106,7 @@ def test_list_and_show(settings: Settings, files: dict[str, str]) -> None:
     shown = baton(settings.home, "patterns", "show", "svc.restart").stdout
     assert "risk low" in shown and "blast radius: one service" in shown
     assert "environment=production, service=checkout: gated, 3/50" in shown
-    assert "still needed: 3/50 clean approved runs" in shown
+    assert "still needed: 47 more clean approved runs (3/50)" in shown
     as_json = json.loads(baton(settings.home, "patterns", "show", "svc.restart", "--json").stdout)
     assert as_json["pattern"]["id"] == "svc.restart" and len(as_json["recent_runs"]) == 3
     assert [r["agreement"] for r in as_json["recent_runs"]] == ["changed", "unchanged", "unchanged"]

@@ -150,7 +150,8 @@ def show(pattern_id: str, as_json: bool = typer.Option(False, "--json")) -> None
     console.print(f"version {loaded.version}  ({loaded.file})", highlight=False)
     conditions = ", ".join(p.conditions) or "none"
     console.print(f"evidence counts per: {conditions}; threshold {p.promotion.threshold}")
-    empty: dict[str, Any] = {"conditions": "(no runs yet)", "state": "gated", "missing": []}
+    fresh = requirements(Ledger(version=loaded.version), p)
+    empty: dict[str, Any] = {"conditions": "(no runs yet)", "state": "gated", "missing": fresh}
     for line in lines or [empty]:
         missing = "; ".join(line["missing"]) or "nothing"
         console.print(

@@ -128,7 +128,8 @@ def requirements(ledger: Ledger, pattern: Pattern) -> list[str]:
     if not pattern.autonomy_possible:
         missing.append(f"{pattern.risk} risk is never promoted (limit {policy.max_risk})")
     if ledger.streak < policy.threshold:
-        missing.append(f"{ledger.streak}/{policy.threshold} clean approved runs")
+        more = policy.threshold - ledger.streak
+        missing.append(f"{more} more clean approved runs ({ledger.streak}/{policy.threshold})")
     if policy.eval is not None and ledger.eval_passed_version != ledger.version:
         missing.append("the eval suite has not passed for this version")
     if policy.signoff_role is not None and ledger.signed_off_by is None:
