@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
+from ruamel.yaml import YAML
 
 from baton.errors import InputError, RunbookInvalid
 from baton.runbooks.canonical import canonical_json, runbook_from_canonical, version_of
@@ -283,5 +285,26 @@ def test_schema_is_draft_2020_12_and_accepts_duration_strings() -> None:
     schema = json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"]
-    timeout = schema["$defs"]["ActionTask"]["properties"]["timeout"]
-    assert {"type": "string", "pattern": timeout["anyOf"][1]["pattern"]} in timeout["anyOf"]
+    timeout = {**schema["$defs"]["ActionTask"]["properties"]["timeout"], "$defs": {}}
+    check = Draft202012Validator(timeout)
+    assert all(check.is_valid(v) for v in (30, 0.5, "5m", "1h30m", "2d", None))
+    assert not any(check.is_valid(v) for v in (0, -1, "5 minutes", True))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        *SHIPPED,
+        *sorted((RUNBOOKS / "patterns").glob("*.yaml")),
+        *(RUNBOOKS / "demo").rglob("*.yaml"),
+    ],
+    ids=lambda p: p.name,
+)
+def test_shipped_files_pass_their_published_schema(path: Path) -> None:
+    """What an editor checks (yaml-language-server) agrees with what Baton accepts."""
+    header = path.read_text().splitlines()[0]
+    schema_file = (path.parent / header.split("$schema=")[1]).resolve()
+    schema = json.loads(schema_file.read_text())
+    document = YAML(typ="safe").load(path.read_text())
+    errors = [e.message for e in Draft202012Validator(schema).iter_errors(document)]
+    assert errors == []

@@ -11,7 +11,14 @@ import re
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from baton.domain.incident import Severity
 
@@ -38,7 +45,20 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
-Duration = Annotated[float, Field(gt=0)]
+Duration = Annotated[
+    float,
+    Field(gt=0),
+    # Stored as seconds, but files may spell it "5m" or "1h30m": editors must accept both.
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": _DURATION.pattern},
+            ],
+            "description": "Seconds, or a string like '30s', '5m', '1h30m', '2d'.",
+        }
+    ),
+]
 
 
 class _Strict(BaseModel):
