@@ -68,6 +68,24 @@ def test_cycle_message_prints_the_cycle() -> None:
     assert found == [(7, "a", "dependency cycle: a -> c -> b -> a")]
 
 
+def test_every_cycle_and_what_waits_behind_one_is_reported() -> None:
+    found = check(
+        wait("a", "[b]")
+        + wait("b", "[a]")
+        + wait("c", "[d]")
+        + wait("d", "[c]")
+        + wait("e", "[a]")
+        + wait("f", "[e]")
+        + wait("g")
+    )
+    assert found == [
+        (7, "a", "dependency cycle: a -> b -> a"),
+        (19, "c", "dependency cycle: c -> d -> c"),
+        (31, "e", "unreachable: it needs 'a', which waits on a dependency cycle"),
+        (37, "f", "unreachable: it needs 'e', which waits on a dependency cycle"),
+    ]
+
+
 def test_cycle_through_a_decision_branch() -> None:
     tasks = (
         wait("a", "[fix]")

@@ -61,6 +61,34 @@ def find_cycle(needs: Needs) -> list[str] | None:
     return None
 
 
+def stuck(needs: Needs) -> tuple[list[list[str]], dict[str, str]]:
+    """Every dependency cycle, and each other task that can never start because of one.
+
+    The second part maps such a task to the need it waits on for ever (itself in a cycle,
+    or behind one). Ids that are not keys of `needs` are ignored, as in `find_cycle`.
+    """
+    waiting = {t: [n for n in deps if n in needs] for t, deps in needs.items()}
+    changed = True
+    while changed:  # peel off every task whose needs can all finish
+        free = [t for t, deps in waiting.items() if not any(n in waiting for n in deps)]
+        changed = bool(free)
+        for t in free:
+            del waiting[t]
+    cycles: list[list[str]] = []
+    members: set[str] = set()
+    graph = dict(waiting)
+    while cycle := find_cycle(graph):
+        cycles.append(cycle)
+        members.update(cycle)
+        graph = {
+            t: [n for n in d if n not in members] for t, d in graph.items() if t not in members
+        }
+    behind = {
+        t: next(n for n in deps if n in waiting) for t, deps in waiting.items() if t not in members
+    }
+    return cycles, behind
+
+
 def _order(needs: Needs) -> list[str]:
     remaining = {t: {n for n in deps if n in needs and n != t} for t, deps in needs.items()}
     order: list[str] = []

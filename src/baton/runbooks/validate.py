@@ -74,9 +74,17 @@ class _Checker:
         # Graph checks use the known ids only; unknown ones were reported above.
         full = dag.effective_needs(self.rb)
         self.needs = {t: [n for n in deps if n in full and n != t] for t, deps in full.items()}
-        if cycle := dag.find_cycle(self.needs):
+        cycles, behind = dag.stuck(self.needs)
+        for cycle in cycles:
             base = self.entries[self.ids.index(cycle[0])][0]
             self.add((*base, "id"), cycle[0], "dependency cycle: " + " -> ".join(cycle))
+        for task_id, need in behind.items():
+            base = self.entries[self.ids.index(task_id)][0]
+            self.add(
+                (*base, "id"),
+                task_id,
+                f"unreachable: it needs '{need}', which waits on a dependency cycle",
+            )
         for base, task in self.entries:
             self.check_templates(base, task)
         return self.problems
