@@ -90,6 +90,14 @@ def test_params_are_checked_by_type_enum_regex_and_range(tmp_path: Path) -> None
         scale, {"namespace": "payments", "deployment": "checkout", "replicas": "6"}
     )
     assert (values["replicas"], found) == (6, [])
+    values, found = check_params(  # a number input renders as "6.0"
+        scale, {"namespace": "payments", "deployment": "checkout", "replicas": "6.0"}
+    )
+    assert (values["replicas"], found) == (6, [])
+    _, found = check_params(
+        scale, {"namespace": "payments", "deployment": "checkout", "replicas": "6.5"}
+    )
+    assert found == ["parameter 'replicas': expected an integer, got '6.5'"]
     _, found = check_params(
         scale, {"namespace": "Payments!", "deployment": "checkout", "replicas": 500, "x": 1}
     )

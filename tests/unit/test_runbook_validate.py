@@ -384,3 +384,40 @@ def test_validate_without_marks_still_names_file_and_task() -> None:
     (problem,) = validate(rb, file="mem")
     assert (problem.file, problem.line, problem.task_id) == ("mem", None, "a")
     assert str(problem) == "mem: task 'a': needs unknown task 'b'"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "scheme '(none)' refused: only http and https are allowed"),
+        ("ftp://x/y", "scheme 'ftp' refused: only http and https are allowed"),
+        ("https:///path", "invalid URL: no host"),
+        ("http://x:99999/", "invalid URL: Port out of range 0-65535"),
+    ],
+)
+def test_a_literal_http_url_is_checked_when_the_runbook_loads(url: str, message: str) -> None:
+    task = (
+        f"  - {{id: call, type: action, title: Call, executor: http, params: {{url: '{url}'}}}}\n"
+    )
+    assert check(task) == [(7, "call", f"params.url: {message}")]
+
+
+def test_a_templated_http_url_is_checked_once_rendered() -> None:
+    ok(
+        "  - {id: call, type: action, title: Call, executor: http, params: {url: '{{ inputs.target }}'}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("{type: number, default: abc}", "default 'abc' is not a number"),
+        ("{type: boolean, default: 'yes'}", "default 'yes' is not a boolean"),
+        ("{type: string, default: 3}", "default 3.0 is not a string"),
+    ],
+)
+def test_an_input_default_must_have_the_declared_type(spec: str, message: str) -> None:
+    text = f"id: d\ntitle: D\nowner: o\ninputs:\n  n: {spec}\ntasks:\n" + wait("a")
+    with pytest.raises(RunbookInvalid) as info:
+        parse_runbook(text, "rb.yaml")
+    assert [p.message for p in info.value.problems] == [f"inputs.n: Value error, {message}"]  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ String fields may hold templates; they are rendered before an executor sees them
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -46,6 +47,26 @@ class HttpParams(BaseModel):
     expect_status: list[int] = Field(
         default_factory=list, description="Accepted statuses; default any 2xx."
     )
+
+
+def url_problem(url: str) -> tuple[str, str] | None:
+    """Why `url` cannot be requested, as (kind, reason), or None: checked when a runbook
+    loads (a literal URL) and again by the executor (a rendered one).
+
+    `kind` is "denied" for a scheme we refuse on principle, "invalid" for a malformed URL.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError as exc:
+        return "invalid", f"invalid URL: {exc}"
+    if parts.scheme not in {"http", "https"}:
+        return "denied", (
+            f"scheme {parts.scheme or '(none)'!r} refused: only http and https are allowed"
+        )
+    if not parts.hostname:
+        return "invalid", "invalid URL: no host"
+    return None
 
 
 class WaitParams(BaseModel):

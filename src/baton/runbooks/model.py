@@ -83,6 +83,19 @@ class InputSpec(_Strict):
     required: bool = False
     default: str | float | bool | None = None
 
+    @model_validator(mode="after")
+    def _default_has_the_type(self) -> InputSpec:
+        """A default is used as it is written, so it must already have the declared type."""
+        d = self.default
+        fits = {
+            "string": isinstance(d, str),
+            "number": isinstance(d, int | float) and not isinstance(d, bool),
+            "boolean": isinstance(d, bool),
+        }[self.type]
+        if d is not None and not fits:
+            raise ValueError(f"default {d!r} is not a {self.type}")
+        return self
+
 
 class OutputSpec(_Strict):
     """A field a person fills in when completing a human task."""

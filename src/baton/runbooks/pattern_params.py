@@ -51,8 +51,15 @@ def _coerce(spec: ParamSpec, raw: Any) -> tuple[Any, str | None]:
         try:
             if isinstance(raw, bool):
                 raise ValueError
-            value = int(str(raw)) if spec.type == "integer" else float(str(raw))
-        except ValueError:
+            if spec.type == "integer":
+                # A number input renders as "6.0": a whole number is still an integer.
+                number = float(str(raw))
+                if not number.is_integer():
+                    raise ValueError
+                value = int(number)
+            else:
+                value = float(str(raw))
+        except (ValueError, OverflowError):
             return None, f"expected an {spec.type}, got {raw!r}"
     if spec.enum is not None and value not in spec.enum:
         return None, f"{value!r} is not one of {spec.enum}"

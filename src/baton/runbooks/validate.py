@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from baton.domain.incident import Incident
-from baton.domain.params import EXECUTOR_PARAMS
+from baton.domain.params import EXECUTOR_PARAMS, url_problem
 from baton.runbooks import dag
 from baton.runbooks.marks import Marks, Path
 from baton.runbooks.model import (
@@ -201,6 +201,10 @@ class _Checker:
         if model is None:  # the model's Literal makes this unreachable today
             self.add((*base, "executor"), task.id, f"unknown executor '{task.executor}'")
             return
+        url = task.params.get("url") if task.executor == "http" else None
+        literal = isinstance(url, str) and not under_template(task.params, ("url",))
+        if literal and (problem := url_problem(str(url))):
+            self.add((*base, "params", "url"), task.id, f"params.url: {problem[1]}")
         try:
             model.model_validate(task.params)
         except ValidationError as exc:

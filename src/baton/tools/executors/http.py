@@ -25,7 +25,7 @@ import httpx
 from pydantic import BaseModel
 
 from baton.domain.envelope import ActionResult, ResultStatus
-from baton.domain.params import HttpParams
+from baton.domain.params import HttpParams, url_problem
 from baton.tools.executors.base import (
     REDACTED,
     ExecutionContext,
@@ -192,19 +192,12 @@ class HttpExecutor:
 
     def _check_target(self, url: str) -> str:
         """Validate scheme and host, and refuse private destinations; returns the host."""
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as exc:
-            raise _Refused(ResultStatus.FAILED, one_line(f"invalid URL: {exc}")) from None
-        if parts.scheme not in {"http", "https"}:
-            raise _Refused(
-                ResultStatus.DENIED,
-                f"scheme {parts.scheme or '(none)'!r} refused: only http and https are allowed",
-            )
-        host = parts.hostname
-        if not host:
-            raise _Refused(ResultStatus.FAILED, "invalid URL: no host")
+        if problem := url_problem(url):
+            kind, why = problem
+            status = ResultStatus.DENIED if kind == "denied" else ResultStatus.FAILED
+            raise _Refused(status, one_line(why))
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
         if self._allow_private:
             return host
         try:
