@@ -241,10 +241,14 @@ def recover(
             on_run=None if as_json else lambda r, s: console.print(f"recovered {r}: {s}")
         )
         rt.sign_checkpoint()
+        unsigned = rt.signer is None
     if as_json:
         print_json({run_id: status.value for run_id, status in results.items()})
-    elif not results:
+        return
+    if not results:
         console.print("nothing to recover")
+    if unsigned:
+        err_console.print("note: no signing key, so no audit checkpoint (baton keys init)")
 
 
 def cancel(
