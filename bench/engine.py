@@ -6,7 +6,10 @@ one goes through everything a real action does: precheck, ledger intent and resu
 task transitions in the app database, and the checkpoint. The raw graph's nodes only return
 their state update. Last line: `ratio=<baton per-task / raw per-task>`.
 
-    python bench/engine.py [--tasks 50] [--repeat 16]
+Raw and Baton runs alternate one by one; the ratio is the median over those pairs (a
+shared machine's drift hits both runs of a pair alike), with its quartiles.
+
+    python bench/engine.py [--tasks 50] [--repeat 32]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -59,52 +63,63 @@ def raw_graph(n: int, saver: SqliteSaver) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-def bench_raw(n: int, repeat: int, home: Path) -> list[float]:
-    conn = sqlite3.connect(home / f"raw-{uuid.uuid4().hex}.sqlite", check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
-    conn.execute(f"PRAGMA wal_autocheckpoint={Settings().sqlite_wal_autocheckpoint}")
-    saver = SqliteSaver(conn)
-    saver.setup()
-    graph = raw_graph(n, saver)
-    times = []
-    for i in range(repeat + 1):
+class RawSide:
+    """Raw LangGraph: the chain on a file SqliteSaver, one run per call."""
+
+    def __init__(self, n: int, home: Path) -> None:
+        self.n = n
+        self.conn = sqlite3.connect(home / "raw.sqlite", check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
+        self.conn.execute(f"PRAGMA wal_autocheckpoint={Settings().sqlite_wal_autocheckpoint}")
+        saver = SqliteSaver(self.conn)
+        saver.setup()
+        self.graph = raw_graph(n, saver)
+
+    def once(self) -> float:
+        """Seconds per task of one run."""
         config = {"configurable": {"thread_id": str(uuid.uuid4())}}
         start = time.perf_counter()
-        graph.invoke(initial_state(), config, durability="sync")
-        if i:  # the first run warms up
-            times.append((time.perf_counter() - start) / n)
-    conn.close()
-    return times
+        self.graph.invoke(initial_state(), config, durability="sync")
+        return (time.perf_counter() - start) / self.n
 
 
-def bench_baton(n: int, repeat: int, home: Path) -> list[float]:
-    loaded = parse_runbook(chain_yaml(n), "bench.yaml")
-    incident = Incident(id="INC-BENCH", title="bench", service="bench")
-    times = []
-    settings = Settings(home=home / f"baton-{uuid.uuid4().hex}", sqlite_synchronous=SYNCHRONOUS)
-    with build_runtime(settings) as rt:
-        for i in range(repeat + 1):
-            start = time.perf_counter()
-            _, status = rt.runner.start(loaded, incident, requested_by="human:bench")
-            if i:
-                times.append((time.perf_counter() - start) / n)
-            assert status == "succeeded", status
-    return times
+class BatonSide:
+    """Baton: the same chain as a runbook of `wait 0s` actions, one run per call."""
+
+    def __init__(self, n: int, home: Path, stack: ExitStack) -> None:
+        self.n = n
+        self.loaded = parse_runbook(chain_yaml(n), "bench.yaml")
+        self.incident = Incident(id="INC-BENCH", title="bench", service="bench")
+        settings = Settings(home=home / "baton", sqlite_synchronous=SYNCHRONOUS)
+        self.rt = stack.enter_context(build_runtime(settings))
+
+    def once(self) -> float:
+        start = time.perf_counter()
+        _, status = self.rt.runner.start(self.loaded, self.incident, requested_by="human:bench")
+        elapsed = (time.perf_counter() - start) / self.n
+        assert status == "succeeded", status
+        return elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=16)
+    parser.add_argument("--repeat", type=int, default=32, help="measured runs per side")
     args = parser.parse_args()
     raw: list[float] = []
     baton: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
-        # Interleave rounds so drift on a shared machine hits both sides alike.
-        for _ in range(max(1, args.repeat // 4)):
-            raw += bench_raw(args.tasks, 4, Path(tmp))
-            baton += bench_baton(args.tasks, 4, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp, ExitStack() as stack:
+        raw_side = RawSide(args.tasks, Path(tmp))
+        stack.callback(raw_side.conn.close)
+        baton_side = BatonSide(args.tasks, Path(tmp), stack)
+        raw_side.once(), baton_side.once()  # warm up both
+        # Alternate single runs: drift on a shared machine hits each pair alike.
+        for _ in range(args.repeat):
+            raw.append(raw_side.once())
+            baton.append(baton_side.once())
+    pairs = sorted(b / r for r, b in zip(raw, baton, strict=True))
+    q1, median, q3 = statistics.quantiles(pairs, n=4)
     raw_ms, baton_ms = statistics.median(raw) * 1e3, statistics.median(baton) * 1e3
     wal = Settings().sqlite_wal_autocheckpoint
     print(
@@ -114,7 +129,8 @@ def main() -> None:
     print(f"raw langgraph  per task: {raw_ms:.3f} ms (min {min(raw) * 1e3:.3f})")
     print(f"baton          per task: {baton_ms:.3f} ms (min {min(baton) * 1e3:.3f})")
     print(f"baton adds     per task: {baton_ms - raw_ms:.3f} ms")
-    print(f"ratio={baton_ms / raw_ms:.2f}")
+    print(f"paired ratios: quartiles {q1:.2f} / {median:.2f} / {q3:.2f}")
+    print(f"ratio={median:.2f}")
 
 
 if __name__ == "__main__":
