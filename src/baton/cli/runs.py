@@ -200,6 +200,7 @@ def list_runs(
         print_json([views.run_json(r) for r in rows])
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="runs", title_justify="left")
     for column in ("run", "runbook", "incident", "status", "requested by", "started (UTC)"):
@@ -208,7 +209,7 @@ def list_runs(
         table.add_row(
             r.id,
             r.runbook_id,
-            r.incident_id,
+            Text(r.incident_id),  # from the incident file: shown as is, never as markup
             views.styled(r.status),
             r.requested_by,
             r.created_at.strftime("%Y-%m-%d %H:%M:%S"),

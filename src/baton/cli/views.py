@@ -170,7 +170,7 @@ def items_table(items: list[tuple[PendingItemRow, list[DecisionRow]]]) -> Table:
             item.kind,
             item.run_id,
             item.task_id,
-            item.title,
+            Text(item.title),  # written by a runbook author: shown as is, never as markup
             ", ".join(item.roles),
             f"{approvals}/{item.min_approvals}" if item.kind == "approval" else "",
             item.due_at.strftime("%Y-%m-%d %H:%M") if item.due_at else "",
