@@ -388,16 +388,19 @@ def test_when_false_skips_and_templates_fail_cleanly(runtime: Runtime, incident:
     assert rows["bad_template"].error and "missing" in rows["bad_template"].error
 
 
+GATE_WITH_DEADLINE = """
+    id: timeout
+    title: Timeout
+    owner: sre
+    tasks:
+      - {id: gate, type: approval, title: Gate, approvers: [ic], timeout: 1s}
+      - {id: after, type: action, title: After, needs: [gate], executor: wait,
+         params: {seconds: 0}}
+"""
+
+
 def test_overdue_items_time_out_on_recover(runtime: Runtime, incident: Incident):
-    rb = runbook("""
-        id: timeout
-        title: Timeout
-        owner: sre
-        tasks:
-          - {id: gate, type: approval, title: Gate, approvers: [ic], timeout: 1s}
-          - {id: after, type: action, title: After, needs: [gate], executor: wait,
-             params: {seconds: 0}}
-    """)
+    rb = runbook(GATE_WITH_DEADLINE)
     run_id, _ = runtime.runner.start(rb, incident, requested_by=REQ)
     item = pending(runtime, run_id)["gate"]
     assert runtime.runner.recover() == {}  # not due yet: nothing happens
@@ -411,15 +414,7 @@ def test_overdue_items_time_out_on_recover(runtime: Runtime, incident: Incident)
 def test_an_answer_after_the_deadline_is_refused_and_the_timeout_applies(
     runtime: Runtime, incident: Incident
 ):
-    rb = runbook("""
-        id: late
-        title: Late
-        owner: sre
-        tasks:
-          - {id: gate, type: approval, title: Gate, approvers: [ic], timeout: 1s}
-          - {id: after, type: action, title: After, needs: [gate], executor: wait,
-             params: {seconds: 0}}
-    """)
+    rb = runbook(GATE_WITH_DEADLINE)
     run_id, _ = runtime.runner.start(rb, incident, requested_by=REQ)
     item = pending(runtime, run_id)["gate"]
     with runtime.db.read() as s:
