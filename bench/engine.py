@@ -63,18 +63,24 @@ def raw_graph(n: int, saver: SqliteSaver) -> Any:
     return builder.compile(checkpointer=saver)
 
 
+def open_raw(n: int, path: Path, wal_autocheckpoint: int | None = None) -> tuple[Any, Any]:
+    """(graph, connection): the raw chain on a file SqliteSaver with Baton's pragmas."""
+    conn = sqlite3.connect(path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
+    pages = wal_autocheckpoint or Settings().sqlite_wal_autocheckpoint
+    conn.execute(f"PRAGMA wal_autocheckpoint={pages}")
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return raw_graph(n, saver), conn
+
+
 class RawSide:
     """Raw LangGraph: the chain on a file SqliteSaver, one run per call."""
 
     def __init__(self, n: int, home: Path) -> None:
         self.n = n
-        self.conn = sqlite3.connect(home / "raw.sqlite", check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
-        self.conn.execute(f"PRAGMA wal_autocheckpoint={Settings().sqlite_wal_autocheckpoint}")
-        saver = SqliteSaver(self.conn)
-        saver.setup()
-        self.graph = raw_graph(n, saver)
+        self.graph, self.conn = open_raw(n, home / "raw.sqlite")
 
     def once(self) -> float:
         """Seconds per task of one run."""

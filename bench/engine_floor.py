@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -30,8 +29,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from langgraph.checkpoint.sqlite import SqliteSaver
 
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.incident import Incident
@@ -42,7 +39,7 @@ from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import audit, jsontext
 from baton.tools.executors.base import ExecutionContext
-from engine import SYNCHRONOUS, chain_yaml, raw_graph
+from engine import SYNCHRONOUS, chain_yaml, open_raw
 
 _LEDGER_INTENT = (
     "INSERT INTO action_ledger (key, run_id, task_id, attempt, executor, idempotent,"
@@ -220,15 +217,7 @@ def main() -> None:
         home = Path(tmp)
         for round_ in range(max(1, args.runs // 5)):
             for name in names:
-                conn = sqlite3.connect(
-                    home / f"raw-{uuid.uuid4().hex}.sqlite", check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
-                conn.execute(f"PRAGMA wal_autocheckpoint={Settings().sqlite_wal_autocheckpoint}")
-                saver = SqliteSaver(conn)
-                saver.setup()
-                graph = raw_graph(n, saver)
+                graph, conn = open_raw(n, home / f"raw-{uuid.uuid4().hex}.sqlite")
                 settings = Settings(home=home / f"{name}-{round_}", sqlite_synchronous=SYNCHRONOUS)
                 with build_runtime(settings) as rt:
                     make = VARIANTS[name]

@@ -11,19 +11,16 @@ intent and result, two task transitions, two audit events, in two transactions).
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import tempfile
 import uuid
 from pathlib import Path
-
-from langgraph.checkpoint.sqlite import SqliteSaver
 
 from baton.domain.incident import Incident
 from baton.graph.state import initial_state
 from baton.runbooks.loader import parse_runbook
 from baton.runtime import build_runtime
 from baton.settings import Settings
-from engine import SYNCHRONOUS, chain_yaml, raw_graph
+from engine import SYNCHRONOUS, chain_yaml, open_raw
 
 _NO_CHECKPOINT = 10_000_000  # pages: keep every frame in the WAL so it can be counted
 
@@ -44,13 +41,7 @@ def frames(wal: Path) -> int:
 
 def raw_frames(n: int, runs: int, home: Path) -> float:
     path = home / f"raw-{uuid.uuid4().hex}.sqlite"
-    conn = sqlite3.connect(path, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
-    conn.execute(f"PRAGMA wal_autocheckpoint={_NO_CHECKPOINT}")
-    saver = SqliteSaver(conn)
-    saver.setup()
-    graph = raw_graph(n, saver)
+    graph, conn = open_raw(n, path, _NO_CHECKPOINT)
     graph.invoke(initial_state(), {"configurable": {"thread_id": "warm-up"}}, durability="sync")
     before = frames(Path(f"{path}-wal"))
     for _ in range(runs):
