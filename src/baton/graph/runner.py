@@ -33,7 +33,7 @@ from baton.store import audit
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.locks import RunLocks
-from baton.store.models import PendingItemRow, utcnow
+from baton.store.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -286,7 +286,7 @@ class Runner:
         """
         with self.deps.db.read() as session:
             item = item_store.get_item(session, item_id=item_id)
-            item_run = str(item.run_id)
+            item_run, item_due = str(item.run_id), item.due_at
             version = run_store.get_run(session, run_id=item_run).runbook_version
         runbook, _ = self.graph_for(version)
         given = Answer(
@@ -301,7 +301,7 @@ class Runner:
         try:
             with self.deps.db.write() as session:
                 item = item_store.get_item(session, item_id=item_id)
-                if _overdue(item, utcnow()):
+                if _overdue(item.due_at, utcnow()):
                     raise Conflict(
                         f"item {item_id} was due by {item.due_at:%Y-%m-%d %H:%M:%S} UTC and has"
                         " timed out; its timeout applies instead"
@@ -322,7 +322,8 @@ class Runner:
                 result = (item.run_id, str(item.status), item.min_approvals)
         except (Forbidden, Conflict, InputError) as exc:
             self._refused(item_id, by, verdict, exc)
-            if self._expire(item_id, utcnow()) is not None:
+            now = utcnow()
+            if _overdue(item_due, now) and self._expire(item_id, now) is not None:
                 self._nudge(item_run)
             raise
         run_id, item_status, needed = result
@@ -374,14 +375,14 @@ class Runner:
         """Time out pending items past their due time; returns the affected run ids."""
         now = utcnow()
         with self.deps.db.read() as session:
-            overdue = [i.id for i in item_store.list_items(session) if _overdue(i, now)]
+            overdue = [i.id for i in item_store.list_items(session) if _overdue(i.due_at, now)]
         return [run_id for i in overdue if (run_id := self._expire(i, now)) is not None]
 
     def _expire(self, item_id: str, now: datetime) -> str | None:
         """Fail the task of a pending item past its due time; its run id, or None if not."""
         with self.deps.db.write() as session:
             item = item_store.get_item(session, item_id=item_id)
-            if item.status != ItemStatus.PENDING or not _overdue(item, now):
+            if item.status != ItemStatus.PENDING or not _overdue(item.due_at, now):
                 return None
             reason = f"no answer by {item.due_at:%Y-%m-%d %H:%M:%S} UTC (timeout)"
             item_store.answer_item(
@@ -432,5 +433,5 @@ class Runner:
         return results
 
 
-def _overdue(item: PendingItemRow, now: datetime) -> bool:
-    return item.due_at is not None and item.due_at <= now
+def _overdue(due_at: datetime | None, now: datetime) -> bool:
+    return due_at is not None and due_at <= now
