@@ -222,21 +222,24 @@ def test_decision_by_a_person_skips_the_other_branch_and_joins(
     assert lines(fx) == ["rollback", "verify rollback"]
 
 
+CONFIRM_REPLICATION = """
+    id: human
+    title: Human
+    owner: dba
+    tasks:
+      - id: confirm
+        type: human
+        title: Confirm replication
+        assignee: dba
+        instructions: "Check lag on {{ incident.service }}"
+        outputs:
+          lag_seconds: {type: number}
+          notes: {required: false}
+"""
+
+
 def test_human_task_outputs_are_typed_and_required(runtime: Runtime, incident: Incident):
-    rb = runbook("""
-        id: human
-        title: Human
-        owner: dba
-        tasks:
-          - id: confirm
-            type: human
-            title: Confirm replication
-            assignee: dba
-            instructions: "Check lag on {{ incident.service }}"
-            outputs:
-              lag_seconds: {type: number}
-              notes: {required: false}
-    """)
+    rb = runbook(CONFIRM_REPLICATION)
     run_id, _ = runtime.runner.start(rb, incident, requested_by=REQ)
     item = pending(runtime, run_id)["confirm"]
     with runtime.db.read() as s:
@@ -265,27 +268,19 @@ def test_human_task_outputs_are_typed_and_required(runtime: Runtime, incident: I
 def test_a_declared_notes_output_is_not_replaced_by_the_comment(
     runtime: Runtime, incident: Incident
 ):
-    rb = runbook("""
-        id: human-notes
-        title: Human notes
-        owner: dba
-        tasks:
-          - id: confirm
-            type: human
-            title: Confirm replication
-            assignee: dba
-            instructions: Check lag
-            outputs:
-              notes: {required: false}
-    """)
+    rb = runbook(CONFIRM_REPLICATION)
     run_id, _ = runtime.runner.start(rb, incident, requested_by=REQ)
     item = pending(runtime, run_id)["confirm"]
     runtime.runner.answer(
-        item, by="human:dba1", verdict="complete", outputs={"notes": "fine"}, comment="later"
+        item,
+        by="human:dba1",
+        verdict="complete",
+        outputs={"lag_seconds": "0.5", "notes": "fine"},
+        comment="later",
     )
     with runtime.db.read() as s:
         task = run_store.get_task(s, run_id=run_id, task_id="confirm")
-    assert task.output == {"notes": "fine", "completed_by": "human:dba1"}
+    assert task.output == {"lag_seconds": 0.5, "notes": "fine", "completed_by": "human:dba1"}
 
 
 def test_retries_use_a_new_ledger_key_per_attempt(
