@@ -57,6 +57,31 @@ class RunbookInvalid(BatonError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class PayloadInvalid(InputError):
+    """A webhook payload does not have the vendor's documented shape; `field` names where."""
+
+    code = "payload_invalid"
+    status = 422
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {problem}")
+
+
+class Unauthenticated(BatonError):
+    """No credentials, or credentials that prove nothing (bad token, bad signature)."""
+
+    code = "unauthenticated"
+    status = 401
+
+
+class Unavailable(BatonError):
+    """The store is busy or down: try again later (the API adds `Retry-After`)."""
+
+    code = "unavailable"
+    status = 503
+
+
 class NotFound(BatonError):
     """An id (run, item, runbook) names nothing we know."""
 

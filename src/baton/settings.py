@@ -91,6 +91,91 @@ class Settings(BaseSettings):
     agent_max_tokens: int = Field(default=20000, ge=1, description="Tokens per agent task.")
     agent_timeout_seconds: float = Field(default=120.0, gt=0, description="Wall clock per task.")
 
+    runbooks_dir: Path | None = Field(
+        default=None,
+        description="Runbooks that alerts are routed to by their `triggers`; default "
+        "./runbooks (or the shipped ones).",
+    )
+    maintenance_file: Path | None = Field(
+        default=None, description="Maintenance windows; default $BATON_HOME/maintenance.yaml."
+    )
+    serve_workers: int = Field(
+        default=2, ge=1, le=32, description="Threads of `baton serve` that advance runs."
+    )
+    serve_recover_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often `baton serve` expires overdue items, resumes orphaned runs "
+        "and signs an audit checkpoint.",
+    )
+    public_url: str | None = Field(
+        default=None, description="The server's URL as people reach it (login links, redirects)."
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="Browser session lifetime.")
+    cookie_secure: bool = Field(
+        default=False, description="Mark the session cookie Secure (set it behind HTTPS)."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body the API reads."
+    )
+    webhook_token_alertmanager: SecretStr | None = None
+    webhook_token_pagerduty: SecretStr | None = None
+    webhook_token_datadog: SecretStr | None = None
+    webhook_token_grafana: SecretStr | None = None
+    webhook_token_generic: SecretStr | None = None
+    webhook_secret_pagerduty: SecretStr | None = Field(
+        default=None, description="PagerDuty v3 webhook signing secret (X-PagerDuty-Signature)."
+    )
+    webhook_secret_grafana: SecretStr | None = Field(
+        default=None, description="Grafana contact point HMAC secret."
+    )
+    webhook_secret_generic: SecretStr | None = Field(
+        default=None, description="HMAC secret of Baton's own signature scheme (docs/api.md)."
+    )
+    webhook_secret_alertmanager: SecretStr | None = None
+    webhook_secret_datadog: SecretStr | None = None
+    webhook_replay_seconds: float = Field(
+        default=300.0, gt=0, description="How old a signed webhook timestamp may be."
+    )
+    alert_min_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
+        default="low", description="Alerts below this severity open no incident."
+    )
+    alert_dedup_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="A firing alert whose fingerprint fed an incident still open within this "
+        "window joins that incident instead of opening another.",
+    )
+    alert_flap_count: int = Field(
+        default=4,
+        ge=2,
+        description="Firing episodes of one alert within the flap window that "
+        "make it flapping (it then opens no new incident).",
+    )
+    alert_flap_seconds: float = Field(default=3600.0, gt=0, description="The flap window.")
+    oidc_issuer: str | None = Field(default=None, description="OIDC issuer (bearer JWTs).")
+    oidc_audience: str | None = Field(default=None, description="Expected `aud` of JWTs.")
+    oidc_jwks_url: str | None = Field(default=None, description="Where the issuer's keys are.")
+    oidc_user_claim: str = Field(
+        default="preferred_username", description="The claim that names the user."
+    )
+
+    def webhook_token(self, source: str) -> str | None:
+        value: SecretStr | None = getattr(self, f"webhook_token_{source}", None)
+        return value.get_secret_value() if value else None
+
+    def webhook_secret(self, source: str) -> str | None:
+        value: SecretStr | None = getattr(self, f"webhook_secret_{source}", None)
+        return value.get_secret_value() if value else None
+
+    @property
+    def maintenance_path(self) -> Path:
+        return self.maintenance_file or self.home / "maintenance.yaml"
+
+    @property
+    def routing_dir(self) -> Path:
+        return self.runbooks_dir or shipped("runbooks")
+
     @property
     def pattern_dirs(self) -> list[Path]:
         """Where to look for the catalog, first match wins."""

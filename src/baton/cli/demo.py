@@ -51,7 +51,7 @@ people:
 """
 
 
-def _load_data(settings: Settings) -> None:
+def load_data(settings: Settings) -> None:
     """The demo estate: ITSM records (ServiceNow Table API shapes) and service logs."""
     data = shipped("runbooks/data")
     ItsmStore(itsm_dir(settings)).put(read_files(sorted((data / "itsm").glob("*.json"))))
@@ -100,7 +100,7 @@ def _answer(rt: Runtime, item: PendingItemRow) -> RunStatus:
     return answer().run_status
 
 
-def _stand_ins(home: Path) -> Path:
+def stand_ins(home: Path) -> Path:
     """The demo's stand-in catalog, copied into `home` so what it "rolls back" stays there."""
     catalog = home / "patterns"
     catalog.mkdir(parents=True, exist_ok=True)
@@ -116,7 +116,7 @@ def demo(
 ) -> None:
     """Run an incident end to end: agents in parallel, a gate, a stand-in rollback, evidence."""
     home = home or Path(tempfile.mkdtemp(prefix="baton-demo-"))
-    settings = Settings(home=home, patterns_dir=_stand_ins(home))
+    settings = Settings(home=home, patterns_dir=stand_ins(home))
     loaded = load_runbook(runbook or shipped("runbooks/agent-triage.yaml"), open_catalog(settings))
     incident = load_incident(shipped("runbooks/data/itsm/incident-checkout.yaml"))
     console.rule("[bold]Baton demo[/bold]")
@@ -124,7 +124,7 @@ def demo(
     home.mkdir(parents=True, exist_ok=True)
     (home / "people.yaml").write_text(PEOPLE)
     signer = load_signer(settings.signing_key_path) or init_keys(settings.signing_key_path)
-    _load_data(settings)
+    load_data(settings)
     detected = f"{incident.detected_at:%Y-%m-%d %H:%M} UTC"
     _say(f"incident {incident.id}: {incident.title} (detected {detected})")
     from baton.runtime import build_runtime  # LangGraph loads only for commands that run

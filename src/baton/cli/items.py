@@ -13,6 +13,7 @@ from baton.cli.runs import exit_code, parse_pairs, resume_orphans, summarise, us
 from baton.domain.status import RunStatus
 from baton.store import items as item_store
 from baton.store import runs as run_store
+from baton.store import shapes
 
 if TYPE_CHECKING:
     from baton.graph.runner import AnswerOutcome
@@ -31,7 +32,7 @@ def pending(
             for i in item_store.list_items(session, run_id=run_id)
         ]
     if as_json:
-        print_json([views.item_json(i, d) for i, d in rows])
+        print_json([shapes.item_json(i, d) for i, d in rows])
     elif rows:
         console.print(views.items_table(rows))
         for item, _ in rows:

@@ -7,7 +7,20 @@ import sys
 
 from sqlalchemy.exc import OperationalError
 
-from baton.cli import audit, demo, doctor, items, itsm, logs, model, patterns, runbooks, runs
+from baton.cli import (
+    audit,
+    demo,
+    doctor,
+    items,
+    itsm,
+    logs,
+    model,
+    patterns,
+    runbooks,
+    runs,
+    serve,
+    tokens,
+)
 from baton.cli.app import app, options, report
 from baton.errors import BatonError, StorageError, flat
 
@@ -21,6 +34,8 @@ itsm.register(app)
 logs.register(app)
 model.register(app)
 doctor.register(app)
+serve.register(app)
+tokens.register(app)
 
 
 def main() -> None:

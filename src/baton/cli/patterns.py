@@ -11,6 +11,7 @@ from rich.table import Table
 from baton.cli.app import console, open_db, print_json
 from baton.cli.runs import parse_pairs, user_actor
 from baton.errors import InputError, NotFound
+from baton.graph.promotion import ledger_lines
 from baton.policies.context import context_key, describe_context
 from baton.policies.promotion import Ledger, requirements
 from baton.runbooks.catalog import Catalog, LoadedPattern, open_catalog
@@ -26,43 +27,6 @@ def _catalog() -> Catalog:
     return open_catalog(get_settings())
 
 
-def _lines(db: Any, loaded: LoadedPattern) -> list[dict[str, Any]]:
-    """Ledger lines of `loaded`, read as the gate would: another version means 0/threshold."""
-    threshold = loaded.pattern.promotion.threshold
-    with db.read() as session:
-        rows = pattern_store.standings(session, pattern_id=loaded.pattern.id)
-        ran = pattern_store.get_eval(session, pattern_id=loaded.pattern.id, version=loaded.version)
-    passed = loaded.version if ran is not None and ran.passed else None
-    lines = []
-    for row in rows:
-        ledger = Ledger.model_validate(row.standing)
-        stale = ledger.version != loaded.version
-        if stale:
-            ledger = Ledger(version=loaded.version, eval_passed_version=passed)
-        lines.append(
-            {
-                "context": row.context,
-                "conditions": describe_context(row.context),
-                "state": ledger.state,
-                "streak": ledger.streak,
-                "threshold": threshold,
-                "progress": f"{ledger.streak}/{threshold}",
-                "signed_off_by": ledger.signed_off_by,
-                "clean": ledger.clean,
-                "failures": ledger.failures,
-                "agreement": ledger.agreement,
-                "shadow": {
-                    "unchanged": ledger.approved_unchanged,
-                    "changed": ledger.approved_changed,
-                    "rejected": ledger.rejected,
-                },
-                "new_version": stale,
-                "missing": requirements(ledger, loaded.pattern),
-            }
-        )
-    return lines
-
-
 def _agreement(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
@@ -71,7 +35,7 @@ def list_patterns(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every pattern: risk, and per condition context its state, streak and agreement."""
     catalog = _catalog()
     with open_db() as db:
-        rows = [(loaded, _lines(db, loaded)) for loaded in catalog.values()]
+        rows = [(loaded, ledger_lines(db, loaded)) for loaded in catalog.values()]
     if as_json:
         print_json(
             [
@@ -114,7 +78,7 @@ def show(pattern_id: str, as_json: bool = typer.Option(False, "--json")) -> None
     """One pattern: its definition, ledger lines and what stands between each and autonomy."""
     loaded = _catalog().require(pattern_id)
     with open_db() as db:
-        lines = _lines(db, loaded)
+        lines = ledger_lines(db, loaded)
         with db.read() as session:
             runs = pattern_store.pattern_runs(session, pattern_id=pattern_id)[-10:]
     recent: list[dict[str, Any]] = [

@@ -26,6 +26,7 @@ from baton.errors import InputError, flat, one_line
 from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
 from baton.settings import Settings, get_settings
+from baton.store import shapes
 from baton.store.db import Database
 
 if TYPE_CHECKING:
@@ -172,18 +173,18 @@ def show_json(db: Database, run_id: str) -> dict[str, Any]:
         tasks = run_store.task_executions(session, run_id=run_id)
         items = item_store.list_items(session, status=None, run_id=run_id)
         item_views = [
-            views.item_json(i, item_store.decisions(session, item_id=i.id)) for i in items
+            shapes.item_json(i, item_store.decisions(session, item_id=i.id)) for i in items
         ]
         events = run_store.timeline(session, run_id=run_id)
         effects = ledger.entries(session, run_id=run_id)
     order = task_order(db, run_row.runbook_version)
     tasks.sort(key=lambda t: order.index(t.task_id) if t.task_id in order else len(order))
     return {
-        "run": views.run_json(run_row),
-        "tasks": [views.task_json(t) for t in tasks],
+        "run": shapes.run_json(run_row),
+        "tasks": [shapes.task_json(t) for t in tasks],
         "items": item_views,
-        "timeline": [views.event_json(e) for e in events],
-        "ledger": [views.ledger_json(e) for e in effects],
+        "timeline": [shapes.event_json(e) for e in events],
+        "ledger": [shapes.ledger_json(e) for e in effects],
     }
 
 
@@ -197,7 +198,7 @@ def list_runs(
     with open_db() as db, db.read() as session:
         rows = run_store.list_runs(session, status=status, limit=limit)
     if as_json:
-        print_json([views.run_json(r) for r in rows])
+        print_json([shapes.run_json(r) for r in rows])
         return
     from rich.table import Table
     from rich.text import Text

@@ -20,6 +20,9 @@ class Incident(BaseModel):
     severity: Severity = "high"
     service: str | None = None
     environment: str | None = None
+    team: str | None = Field(
+        default=None, description="Owning team (API scoping); default: the runbook's owner."
+    )
     cis: list[str] = Field(default_factory=list, description="Affected configuration items.")
     labels: dict[str, str] = Field(default_factory=dict)
     description: str | None = None

@@ -20,12 +20,14 @@ from baton.policies.promotion import (
     Outcome,
     Transition,
     record,
+    requirements,
     reset_for_version,
 )
 from baton.policies.statement import evidence_statement
 from baton.runbooks.catalog import LoadedPattern
 from baton.store import audit
 from baton.store import patterns as pattern_store
+from baton.store.db import Database
 from baton.store.models import PatternRunRow
 
 
@@ -226,3 +228,40 @@ def _audit_move(
         run=run_id,
         pattern=loaded.pattern.id,
     )
+
+
+def ledger_lines(db: Database, loaded: LoadedPattern) -> list[dict[str, Any]]:
+    """Ledger lines of `loaded`, read as the gate would: another version means 0/threshold."""
+    threshold = loaded.pattern.promotion.threshold
+    with db.read() as session:
+        rows = pattern_store.standings(session, pattern_id=loaded.pattern.id)
+        ran = pattern_store.get_eval(session, pattern_id=loaded.pattern.id, version=loaded.version)
+    passed = loaded.version if ran is not None and ran.passed else None
+    lines = []
+    for row in rows:
+        ledger = Ledger.model_validate(row.standing)
+        stale = ledger.version != loaded.version
+        if stale:
+            ledger = Ledger(version=loaded.version, eval_passed_version=passed)
+        lines.append(
+            {
+                "context": row.context,
+                "conditions": describe_context(row.context),
+                "state": ledger.state,
+                "streak": ledger.streak,
+                "threshold": threshold,
+                "progress": f"{ledger.streak}/{threshold}",
+                "signed_off_by": ledger.signed_off_by,
+                "clean": ledger.clean,
+                "failures": ledger.failures,
+                "agreement": ledger.agreement,
+                "shadow": {
+                    "unchanged": ledger.approved_unchanged,
+                    "changed": ledger.approved_changed,
+                    "rejected": ledger.rejected,
+                },
+                "new_version": stale,
+                "missing": requirements(ledger, loaded.pattern),
+            }
+        )
+    return lines

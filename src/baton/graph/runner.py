@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
+from sqlalchemy.orm import Session
 
 from baton.domain import actor
 from baton.domain.incident import Incident
@@ -29,7 +30,8 @@ from baton.runbooks.canonical import runbook_from_canonical
 from baton.runbooks.inputs import resolve_values
 from baton.runbooks.loader import LoadedRunbook
 from baton.runbooks.model import Runbook
-from baton.store import audit
+from baton.store import audit, sql
+from baton.store import incidents as incident_store
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.locks import RunLocks
@@ -43,6 +45,9 @@ class AnswerOutcome:
     approvals: int
     needed: int
     run_status: RunStatus
+    run_id: str = ""
+    settled: bool = False
+    """The item is settled: its run can move (`advance=False` leaves that to the caller)."""
 
 
 class Runner:
@@ -84,30 +89,50 @@ class Runner:
         inputs: Mapping[str, object] | None = None,
     ) -> str:
         """Record a new run (pinned version, incident, every task pending) without running it."""
+        with self.deps.db.begin() as conn:
+            return self.create_in(conn, loaded, incident, requested_by=requested_by, inputs=inputs)
+
+    def create_in(
+        self,
+        session: Session | sql.Conn,
+        loaded: LoadedRunbook,
+        incident: Incident,
+        *,
+        requested_by: str,
+        inputs: Mapping[str, object] | None = None,
+        source: str | None = None,
+    ) -> str:
+        """`create` inside the caller's transaction (alert intake records its own rows too)."""
         values = resolve_values(loaded.runbook.inputs, inputs or {}, what="input")
         incident_id = incident.id or f"inc_{uuid.uuid4().hex[:10]}"
         body = incident.model_dump(mode="json") | {"id": incident_id}
         run_id = f"run_{uuid.uuid4().hex[:12]}"
-        with self.deps.db.begin() as session:
-            run_store.save_runbook_version(
-                session,
-                version=loaded.version,
-                runbook_id=loaded.runbook.id,
-                title=loaded.runbook.title,
-                canonical=loaded.canonical,
-                source=loaded.source,
-            )
-            run_store.save_incident(session, incident_id=incident_id, body=body)
-            run_store.create_run(
-                session,
-                run_id=run_id,
-                runbook_id=loaded.runbook.id,
-                runbook_version=loaded.version,
-                incident_id=incident_id,
-                requested_by=requested_by,
-                inputs=dict(values),
-                task_types={t.id: t.type for t in loaded.runbook.steps},
-            )
+        run_store.save_runbook_version(
+            session,
+            version=loaded.version,
+            runbook_id=loaded.runbook.id,
+            title=loaded.runbook.title,
+            canonical=loaded.canonical,
+            source=loaded.source,
+        )
+        run_store.save_incident(session, incident_id=incident_id, body=body)
+        incident_store.save_state(
+            session,
+            incident_id=incident_id,
+            team=incident.team or loaded.runbook.owner,
+            source=source,
+            detected_at=incident.detected_at,
+        )
+        run_store.create_run(
+            session,
+            run_id=run_id,
+            runbook_id=loaded.runbook.id,
+            runbook_version=loaded.version,
+            incident_id=incident_id,
+            requested_by=requested_by,
+            inputs=dict(values),
+            task_types={t.id: t.type for t in loaded.runbook.steps},
+        )
         return run_id
 
     def start(
@@ -277,8 +302,10 @@ class Runner:
         choice: str | None = None,
         changes: Mapping[str, object] | None = None,
         break_glass: bool = False,
+        advance: bool = True,
     ) -> AnswerOutcome:
-        """Record a person's answer to a pending item, then advance the run if it is settled.
+        """Record a person's answer to a pending item, then advance the run if it is settled
+        (unless `advance` is False: a server hands that to its own worker threads).
 
         Unknown, stale or already-answered items raise and change nothing. An answer that
         comes after the item's deadline is refused too, and the timeout it missed applies
@@ -327,8 +354,8 @@ class Runner:
                 self._nudge(item_run)
             raise
         run_id, item_status, needed = result
-        status = self._nudge(run_id) if settled else RunStatus.WAITING
-        return AnswerOutcome(item_id, item_status, approvals, needed, status)
+        status = self._nudge(run_id) if settled and advance else RunStatus.WAITING
+        return AnswerOutcome(item_id, item_status, approvals, needed, status, run_id, settled)
 
     def _nudge(self, run_id: str) -> RunStatus:
         """Advance a run after an answer, unless another process is advancing it already."""

@@ -1,13 +1,15 @@
-"""The people directory: who holds which roles. Approver roles are checked against it.
+"""The people directory: who holds which roles, in which teams. Approver roles and API
+access are both checked against it.
 
 `$BATON_HOME/people.yaml` (or `BATON_PEOPLE_FILE`):
 
     people:
-      alice: [incident-commander, sre]
-      bob: [dba, break-glass]
+      alice: [incident-commander, sre]          # roles only: every team
+      bob: {roles: [dba, break-glass], teams: [payments]}
 
 Without a directory no role can be checked; every decision then records `roles_checked:
-false`, so the evidence says plainly that roles were not enforced.
+false`, so the evidence says plainly that roles were not enforced, and the server lets
+nobody in.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -24,10 +26,17 @@ from baton.errors import ConfigError, flat, one_line
 BREAK_GLASS_ROLE = "break-glass"
 
 
+class _Person(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(default_factory=list)
+    teams: list[str] = Field(default_factory=list, description="Empty: every team.")
+
+
 class _DirectoryFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    people: dict[str, list[str]]
+    people: dict[str, list[str] | _Person]
 
 
 @dataclass(frozen=True)
@@ -35,12 +44,21 @@ class Directory:
     people: dict[str, frozenset[str]] = field(default_factory=dict)
     enforced: bool = False
     source: str | None = None
+    teams: dict[str, frozenset[str]] = field(default_factory=dict)
+    """A person's teams; absent or empty: the person is not limited to any team."""
 
     def roles_of(self, actor: str) -> frozenset[str]:
         """Roles of `human:<user>`; nobody else holds any."""
         if not actor.startswith("human:"):
             return frozenset()
         return self.people.get(actor.removeprefix("human:"), frozenset())
+
+    def knows(self, user: str) -> bool:
+        return user in self.people
+
+    def teams_of(self, user: str) -> frozenset[str] | None:
+        """The teams `user` is limited to, or None for every team."""
+        return self.teams.get(user) or None
 
 
 def load_directory(path: Path) -> Directory:
@@ -53,5 +71,11 @@ def load_directory(path: Path) -> Directory:
         raise ConfigError(f"{path}: invalid people directory: {one_line(exc)}") from None
     except (OSError, YAMLError) as exc:
         raise ConfigError(f"{path}: invalid people directory: {flat(exc)}") from None
-    people = {user: frozenset(roles) for user, roles in parsed.people.items()}
-    return Directory(people, enforced=True, source=str(path))
+    people: dict[str, frozenset[str]] = {}
+    teams: dict[str, frozenset[str]] = {}
+    for user, entry in parsed.people.items():
+        person = entry if isinstance(entry, _Person) else _Person(roles=entry)
+        people[user] = frozenset(person.roles)
+        if person.teams:
+            teams[user] = frozenset(person.teams)
+    return Directory(people, enforced=True, source=str(path), teams=teams)

@@ -269,3 +269,101 @@ class PatternEvalRow(Base):
     by: Mapped[str] = mapped_column(String(160))
     audit_seq: Mapped[int]
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IncidentStateRow(Base):
+    """Where an incident stands: its team (scoping), its source and when it was resolved.
+
+    Kept beside `incidents` (whose rows never change) so that lifecycle updates and team
+    filters need no JSON scan. Acknowledged and mitigated times follow from the decisions
+    and runs themselves (`store.incidents.clocks`).
+    """
+
+    __tablename__ = "incident_states"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    team: Mapped[str | None] = mapped_column(String(128), index=True)
+    source: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    detected_at: Mapped[datetime]
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(160))
+
+
+class AlertGroupRow(Base):
+    """The incident a sender's alert group currently feeds (one per source and group key)."""
+
+    __tablename__ = "alert_groups"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertInstanceRow(Base):
+    """One firing episode of one alert (fingerprint + start): a redelivery finds it here."""
+
+    __tablename__ = "alert_instances"
+    __table_args__ = (Index("ix_alert_fingerprint", "source", "fingerprint", "first_seen"),)
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(300), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(256))
+    group_key: Mapped[str] = mapped_column(String(1024))
+    incident_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(512))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    deliveries: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class ApiTokenRow(Base):
+    """An API token: only its SHA-256 is kept; the secret is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user: Mapped[str] = mapped_column(String(64), index=True)
+    team: Mapped[str | None] = mapped_column(String(128))
+    digest: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class WebSessionRow(Base):
+    """A browser session: the cookie holds its secret, the row its digest and CSRF token."""
+
+    __tablename__ = "web_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(128))
+    csrf: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class LoginLinkRow(Base):
+    """A one-time login link (`baton serve --demo`, `baton tokens link`): used once, then dead."""
+
+    __tablename__ = "login_links"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""HTTP API, alert webhooks and the approval inbox: `create_app(runtime, …)`."""

@@ -1,0 +1,140 @@
+"""`create_app(services)`: the FastAPI application; `build_services(settings)` wires it.
+
+Routes are registered here, in one visible list. The app starts the worker threads and the
+periodic sweep when it starts serving, and stops them (with a grace period) when it stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI, Request, Response
+from starlette.routing import Match
+
+from baton.alerts.intake import AlertPolicy, Intake
+from baton.alerts.routing import load_routes
+from baton.api import errors
+from baton.api.deps import Services
+from baton.api.identity import oidc_from
+from baton.api.metrics import Metrics
+from baton.api.routes import audit, incidents, items, ops, patterns, runs, webhooks
+from baton.api.web import pages
+from baton.api.worker import RunWorker
+from baton.domain.status import RunStatus
+from baton.policies.maintenance import load_maintenance
+from baton.runtime import Runtime, build_runtime
+from baton.settings import Settings
+from baton.store import runs as run_store
+
+log = logging.getLogger("baton.api")
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def build_services(settings: Settings, runtime: Runtime | None = None) -> Services:
+    """Everything a server holds, from settings: runtime, intake, workers, metrics."""
+    rt = runtime or build_runtime(settings)
+    routes = load_routes(settings.routing_dir, rt.runner.deps.catalog)
+    policy = AlertPolicy(
+        min_severity=settings.alert_min_severity,
+        dedup_window=timedelta(seconds=settings.alert_dedup_seconds),
+        flap_count=settings.alert_flap_count,
+        flap_window=timedelta(seconds=settings.alert_flap_seconds),
+    )
+    intake = Intake(rt.db, rt.runner, routes, policy, load_maintenance(settings.maintenance_path))
+    metrics = Metrics(rt.db)
+
+    def advanced(run_id: str, status: RunStatus | None, seconds: float) -> None:
+        metrics.advance_duration.observe(seconds)
+        with rt.db.read() as session:
+            finished = [
+                t
+                for t in run_store.task_executions(session, run_id=run_id)
+                if t.finished_at is not None and t.finished_at.timestamp() >= time.time() - seconds
+            ]
+        metrics.observe_tasks(finished)
+
+    worker = RunWorker(
+        rt,
+        threads=settings.serve_workers,
+        sweep_seconds=settings.serve_recover_seconds,
+        on_advanced=advanced,
+    )
+    notes = [f"runbook not routed: {p}" for p in routes.problems]
+    if not rt.runner.deps.directory.enforced:
+        notes.append("no people directory: nobody can log in (baton init writes one)")
+    return Services(rt, worker, intake, metrics, oidc_from(settings), notes)
+
+
+def create_app(svc: Services) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc.worker.start()
+        for note in svc.notes:
+            log.warning(note)
+        yield
+        idle = svc.worker.stop(SHUTDOWN_GRACE_SECONDS)
+        if not idle:
+            log.warning("stopped with runs mid-step; the next start resumes them")
+
+    app = FastAPI(
+        title="Baton",
+        summary="Incident runbooks with approval gates and an evidence trail.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    errors.install(app)
+    for router in (
+        ops.router,
+        webhooks.router,
+        incidents.router,
+        runs.router,
+        items.router,
+        patterns.router,
+        audit.router,
+        pages.router,
+    ):
+        app.include_router(router)
+    pages.mount_static(app)
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """A request id on every response and log line; latency by route template."""
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        began = time.perf_counter()
+        response = await call_next(request)
+        seconds = time.perf_counter() - began
+        route = _template(app, request)
+        svc.metrics.requests.labels(request.method, route, str(response.status_code)).observe(
+            seconds
+        )
+        response.headers["x-request-id"] = request_id
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "ms": round(seconds * 1000, 2),
+            },
+        )
+        return response
+
+    return app
+
+
+def _template(app: FastAPI, request: Request) -> str:
+    """The route's path template (`/v1/runs/{run_id}`), so ids never explode label sets."""
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", "?"))
+    return "(unmatched)"

@@ -1,0 +1,71 @@
+"""One error body for every failure: `{"error": {"code", "message", "field"?}}`.
+
+Codes are the stable ones of `baton.errors`; a database that is busy or down is a 503 with
+`Retry-After` (the sender retries; nothing was answered 2xx and lost).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException
+
+from baton.errors import BatonError, PayloadInvalid, StorageError, Unavailable
+
+log = logging.getLogger("baton.api")
+RETRY_AFTER_SECONDS = "5"
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    return {"error": body}
+
+
+def respond(exc: BatonError) -> JSONResponse:
+    field = exc.field if isinstance(exc, PayloadInvalid) else None
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status == 503 else None
+    return JSONResponse(error_body(exc.code, exc.message, field), exc.status, headers=headers)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "(body)"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(BatonError)
+    async def _baton(request: Request, exc: BatonError) -> JSONResponse:
+        return respond(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = _where(tuple(first.get("loc", ())))
+        return JSONResponse(error_body("input_error", f"{field}: {first.get('msg')}", field), 422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        orig = getattr(exc, "orig", None) or exc
+        log.warning("database unavailable: %s", orig)
+        return respond(Unavailable(f"the database is busy or down ({orig}); retry"))
+
+    @app.exception_handler(DBAPIError)
+    async def _storage(request: Request, exc: DBAPIError) -> JSONResponse:
+        log.error("database error: %s", exc.orig)
+        return respond(StorageError(f"the database refused: {exc.orig}"))

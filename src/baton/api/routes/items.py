@@ -1,0 +1,130 @@
+"""Pending items: list what waits on the caller, and answer it (approve, complete, choose).
+
+Answers go through the runner's one answer path (separation of duties, roles, stale and
+duplicate checks, audit); the run then moves on in a worker thread, not in the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from baton.api.deps import Answerer, CallerDep, Services, ServicesDep, visible_run
+from baton.api.schemas import ChoiceIn, CompletionIn, DecisionIn
+from baton.domain.status import ItemStatus
+from baton.errors import NotFound
+from baton.policies.access import Caller, Permission
+from baton.store import incidents as incident_store
+from baton.store import items as item_store
+from baton.store.models import PendingItemRow
+from baton.store.shapes import item_json
+
+router = APIRouter(prefix="/v1/items", tags=["items"])
+
+
+def answerable(item: PendingItemRow, who: Caller) -> bool:
+    """Would the caller be let in to answer this item (roles; not their own request)?"""
+    if not who.may(Permission.ANSWER) or item.status != ItemStatus.PENDING:
+        return False
+    if item.kind == "approval" and item.requested_by == who.actor:
+        return False
+    return not item.roles or bool(set(item.roles) & who.roles)
+
+
+def visible_items(
+    svc: Services, who: Caller, *, status: str | None, run_id: str | None
+) -> list[dict[str, Any]]:
+    with svc.runtime.db.read() as session:
+        rows = item_store.list_items(session, status=status, run_id=run_id)
+        teams = {r.run_id: incident_store.team_of_run(session, run_id=r.run_id) for r in rows}
+        shaped = [
+            item_json(r, item_store.decisions(session, item_id=r.id))
+            | {"answerable": answerable(r, who)}
+            for r in rows
+            if who.sees(teams[r.run_id])
+        ]
+    return shaped
+
+
+@router.get("", summary="Items waiting for people (the inbox)")
+def list_items(
+    svc: ServicesDep,
+    who: CallerDep,
+    status: str | None = Query("pending", description="pending, answered, applied, …; '' = all"),
+    run: str | None = None,
+    mine: bool = Query(False, description="Only items the caller may answer."),
+) -> dict[str, Any]:
+    rows = visible_items(svc, who, status=status or None, run_id=run)
+    if mine:
+        rows = [r for r in rows if r["answerable"]]
+    return {"items": rows}
+
+
+def _item(svc: Services, who: Caller, item_id: str) -> dict[str, Any]:
+    with svc.runtime.db.read() as session:
+        try:
+            row = item_store.get_item(session, item_id=item_id)
+        except NotFound:
+            raise NotFound(f"no pending item {item_id!r}") from None
+        run_id = row.run_id
+        shaped = item_json(row, item_store.decisions(session, item_id=item_id))
+        shaped["answerable"] = answerable(row, who)
+    try:
+        visible_run(svc, who, run_id)
+    except NotFound:
+        raise NotFound(f"no pending item {item_id!r}") from None
+    return shaped
+
+
+@router.get("/{item_id}", summary="One item, with everything its answerer sees")
+def get_item(item_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    return _item(svc, who, item_id)
+
+
+def answer(
+    svc: Services,
+    who: Caller,
+    item_id: str,
+    verdict: str,
+    **given: Any,
+) -> dict[str, Any]:
+    """The one answer path of the API (and of the web inbox)."""
+    _item(svc, who, item_id)  # 404 for another team's item, before anything is recorded
+    outcome = svc.runtime.runner.answer(
+        item_id, by=who.actor, verdict=verdict, advance=False, **given
+    )
+    if outcome.settled:
+        svc.worker.submit(outcome.run_id)
+    return {
+        "item": item_id,
+        "item_status": outcome.item_status,
+        "approvals": outcome.approvals,
+        "needed": outcome.needed,
+        "run_id": outcome.run_id,
+        "settled": outcome.settled,
+    }
+
+
+@router.post("/{item_id}/decision", summary="Approve or reject a gate (409 if answered)")
+def decide(item_id: str, body: DecisionIn, svc: ServicesDep, who: Answerer) -> dict[str, Any]:
+    return answer(
+        svc,
+        who,
+        item_id,
+        body.verdict,
+        comment=body.reason if body.break_glass else body.comment,
+        changes=body.params,
+        break_glass=body.break_glass,
+    )
+
+
+@router.post("/{item_id}/completion", summary="Mark a human task done or failed")
+def complete(item_id: str, body: CompletionIn, svc: ServicesDep, who: Answerer) -> dict[str, Any]:
+    verdict = "complete" if body.status == "done" else "fail"
+    return answer(svc, who, item_id, verdict, comment=body.comment, outputs=body.outputs)
+
+
+@router.post("/{item_id}/choice", summary="Choose a branch at a decision")
+def choose(item_id: str, body: ChoiceIn, svc: ServicesDep, who: Answerer) -> dict[str, Any]:
+    return answer(svc, who, item_id, "choose", choice=body.choice, comment=body.comment)

@@ -1,0 +1,47 @@
+"""Liveness, readiness and Prometheus metrics (unauthenticated, as scrapers expect)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+
+from baton.api.deps import ServicesDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The database answers and the workers run")
+def readyz(svc: ServicesDep) -> JSONResponse:
+    checks: dict[str, Any] = {}
+    try:
+        with svc.runtime.db.read() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}: {exc}"
+    worker = svc.worker
+    checks["workers"] = "ok" if worker.alive else "stopped"
+    checks["backlog"] = worker.backlog()
+    if worker.sweep_error:
+        checks["sweep"] = f"failing: {worker.sweep_error}"
+    elif worker.last_sweep is not None:
+        checks["sweep"] = f"ok, {time.time() - worker.last_sweep:.0f}s ago"
+    if svc.notes:
+        checks["notes"] = svc.notes
+    ready = checks["database"] == "ok" and checks["workers"] == "ok"
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+def metrics(svc: ServicesDep) -> Response:
+    return Response(svc.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

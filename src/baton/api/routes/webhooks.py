@@ -1,0 +1,140 @@
+"""`POST /v1/webhooks/{source}`: alerts in, each answered with what it did.
+
+Order matters: authenticate on the raw bytes first (nothing is parsed or stored for a
+caller we cannot name), then parse to the vendor's documented shape (a 4xx naming the
+field, audited as a rejected delivery), then apply the whole delivery in one transaction
+and only then answer 2xx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from baton.alerts import signatures
+from baton.alerts.intake import Report, requester
+from baton.alerts.vendors import parse
+from baton.api.body import parse_json, read_limited
+from baton.api.deps import Services, ServicesDep
+from baton.domain.alert import SOURCES, Source
+from baton.errors import NotFound, PayloadInvalid, Unauthenticated
+from baton.store import audit
+from baton.store.models import utcnow
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+def authenticate(svc: Services, source: Source, request: Request, body: bytes) -> None:
+    """Every credential configured for `source` must hold; with none, nobody gets in."""
+    settings = svc.settings
+    token, secret = settings.webhook_token(source), settings.webhook_secret(source)
+    if token is None and secret is None:
+        raise Unauthenticated(
+            f"webhook source {source} has no credentials configured "
+            f"(BATON_WEBHOOK_TOKEN_{source.upper()} or BATON_WEBHOOK_SECRET_{source.upper()})"
+        )
+    headers = request.headers
+    if token is not None:
+        signatures.check_bearer(headers.get("authorization"), token)
+    if secret is None:
+        return
+    window = settings.webhook_replay_seconds
+    if source == "pagerduty":
+        signatures.check_pagerduty(body, headers.get("x-pagerduty-signature"), secret)
+    elif source == "grafana":
+        signatures.check_grafana(
+            body,
+            headers.get("x-grafana-alerting-signature"),
+            headers.get("x-grafana-alerting-signature-timestamp"),
+            secret,
+            time.time(),
+            window,
+        )
+    else:
+        signatures.check_baton_hmac(
+            body,
+            headers.get("x-baton-signature"),
+            headers.get("x-baton-timestamp"),
+            secret,
+            time.time(),
+            window,
+        )
+
+
+def _reject(svc: Services, source: str, body: bytes, exc: PayloadInvalid) -> None:
+    """An authenticated sender's malformed delivery is evidence: audit it (never the body,
+    which may hold secrets; its digest and size identify it)."""
+    with svc.runtime.db.write() as session:
+        audit.append(
+            session,
+            actor=requester(source),
+            kind="webhook_rejected",
+            payload={
+                "source": source,
+                "field": exc.field,
+                "problem": exc.message[:500],
+                "body_sha256": hashlib.sha256(body).hexdigest(),
+                "bytes": len(body),
+            },
+        )
+
+
+def _answer(report: Report) -> dict[str, Any]:
+    results = [
+        {
+            "fingerprint": r.fingerprint,
+            "alert": r.name,
+            "status": r.status,
+            "outcome": r.outcome.value,
+            "incident_id": r.incident_id,
+            "run_id": r.run_id,
+            "reason": r.reason,
+        }
+        for r in report.results
+    ]
+    outcomes = sorted({r.outcome.value for r in report.results})
+    return {
+        "delivery": report.delivery_id,
+        "outcome": outcomes[0] if len(outcomes) == 1 else ("mixed" if outcomes else "empty"),
+        "results": results,
+    }
+
+
+@router.post(
+    "/{source}",
+    summary="Receive an alert webhook",
+    description="Alertmanager (webhook v4), PagerDuty (v3 webhooks), Datadog (default "
+    "template), Grafana (alerting webhook) or Baton's generic JSON; see docs/api.md.",
+)
+async def receive(source: str, request: Request, svc: ServicesDep) -> dict[str, Any]:
+    if source not in SOURCES:
+        raise NotFound(f"no webhook source {source!r}; use one of {', '.join(SOURCES)}")
+    src: Source = source
+    metrics = svc.metrics
+    try:
+        body = await read_limited(request, svc.settings.max_body_bytes)
+        authenticate(svc, src, request, body)
+    except Unauthenticated:
+        metrics.webhooks_rejected.labels(src, "unauthenticated").inc()
+        raise
+    except HTTPException:
+        metrics.webhooks_rejected.labels(src, "too_large").inc()
+        raise
+    try:
+        delivery = parse(src, parse_json(body), utcnow())
+    except PayloadInvalid as exc:
+        metrics.webhooks_rejected.labels(src, "invalid").inc()
+        await run_in_threadpool(_reject, svc, src, body, exc)
+        raise
+    metrics.alerts_received.labels(src).inc(len(delivery.alerts))
+    report = await run_in_threadpool(svc.intake.receive, delivery)
+    for result in report.results:
+        metrics.alert_outcomes.labels(src, result.outcome.value).inc()
+    for run_id in report.started:
+        svc.worker.submit(run_id)
+    return _answer(report)

@@ -1,0 +1,1 @@
+"""The server-rendered web app: inbox, incident, patterns and metrics pages."""

@@ -1,0 +1,52 @@
+"""How hostile or machine-written text is shown to a person.
+
+Jinja2 escapes HTML; this also removes terminal escapes and control characters, names who
+wrote a line (a person, an automation, an agent and its model), and flags model-written
+text that speaks to the approver ("approve this", "ignore previous instructions").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_TO_APPROVER = re.compile(
+    r"\b(ignore (all |any )?(previous|prior|above) (instructions|prompts?)|approve (this|it|now|"
+    r"immediately)|you (must|should) approve|run [\w.]+ now|do not (reject|question))\b",
+    re.IGNORECASE,
+)
+
+
+def clean(value: object) -> str:
+    """Text without terminal escapes or control characters (newlines and tabs stay)."""
+    return _CONTROL.sub("", _ANSI.sub("", str(value if value is not None else "")))
+
+
+def actor_badge(actor: str | None) -> dict[str, str]:
+    """`human:alice` → person alice; `agent:itsm_change@gpt-x` → agent itsm_change, model."""
+    actor = actor or ""
+    kind, _, name = actor.partition(":")
+    if kind == "human":
+        return {"kind": "human", "label": name, "title": "a person"}
+    if kind == "agent":
+        agent, _, model = name.partition("@")
+        return {"kind": "agent", "label": f"{agent}@{model}", "title": f"AI agent, {model}"}
+    if kind == "automation":
+        return {"kind": "automation", "label": name, "title": "automation"}
+    return {"kind": "system", "label": actor or "system", "title": "Baton itself"}
+
+
+def model_words(text: Any, produced_by: str | None) -> dict[str, Any]:
+    """A finding's words with who wrote them: code (offline) or a model, and whether they
+    address the approver (they never should: a proposal is computed by code)."""
+    shown = clean(text)
+    by_model = (
+        bool(produced_by) and "@" in str(produced_by) and not str(produced_by).endswith("@offline")
+    )
+    return {
+        "text": shown,
+        "by_model": by_model,
+        "addresses_approver": bool(_TO_APPROVER.search(shown)),
+    }
