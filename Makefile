@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check lint unit bench clean
+.PHONY: install run demo test check lint unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+run: install
+	$(BIN)/baton serve --demo
 
 demo: install
 	$(BIN)/baton demo
@@ -37,6 +40,7 @@ bench: install
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/agent_step.py
 	$(BIN)/python bench/loghub.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .baton .pytest_cache .mypy_cache .ruff_cache

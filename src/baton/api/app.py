@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI, Request, Response
-from starlette.routing import Match
 
 from baton.alerts.intake import AlertPolicy, Intake
 from baton.alerts.routing import load_routes
@@ -111,7 +110,7 @@ def create_app(svc: Services) -> FastAPI:
         began = time.perf_counter()
         response = await call_next(request)
         seconds = time.perf_counter() - began
-        route = _template(app, request)
+        route = _template(request)
         svc.metrics.requests.labels(request.method, route, str(response.status_code)).observe(
             seconds
         )
@@ -131,10 +130,7 @@ def create_app(svc: Services) -> FastAPI:
     return app
 
 
-def _template(app: FastAPI, request: Request) -> str:
+def _template(request: Request) -> str:
     """The route's path template (`/v1/runs/{run_id}`), so ids never explode label sets."""
-    for route in app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "?"))
-    return "(unmatched)"
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "(unmatched)"))

@@ -6,6 +6,7 @@ duplicate checks, audit); the run then moves on in a worker thread, not in the r
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -17,7 +18,7 @@ from baton.errors import NotFound
 from baton.policies.access import Caller, Permission
 from baton.store import incidents as incident_store
 from baton.store import items as item_store
-from baton.store.models import PendingItemRow
+from baton.store.models import PendingItemRow, utcnow
 from baton.store.shapes import item_json
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
@@ -90,12 +91,14 @@ def answer(
     **given: Any,
 ) -> dict[str, Any]:
     """The one answer path of the API (and of the web inbox)."""
-    _item(svc, who, item_id)  # 404 for another team's item, before anything is recorded
+    shown = _item(svc, who, item_id)  # 404 for another team's item, before anything is recorded
     outcome = svc.runtime.runner.answer(
         item_id, by=who.actor, verdict=verdict, advance=False, **given
     )
     if outcome.settled:
         svc.worker.submit(outcome.run_id)
+        waited = utcnow() - datetime.fromisoformat(shown["created_at"])
+        svc.metrics.gate_wait.labels(shown["kind"]).observe(max(0.0, waited.total_seconds()))
     return {
         "item": item_id,
         "item_status": outcome.item_status,
