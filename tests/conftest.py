@@ -22,7 +22,14 @@ PY = sys.executable
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", retry_backoff_seconds=0, lock_timeout_seconds=10)
+    # Most engine tests are not about identity: they answer as named people, recorded as
+    # unverified (tests/integration/test_identity_default.py covers the refusal).
+    return Settings(
+        home=tmp_path / "home",
+        retry_backoff_seconds=0,
+        lock_timeout_seconds=10,
+        allow_unverified_approvers=True,
+    )
 
 
 @pytest.fixture
@@ -73,6 +80,7 @@ def cli_env(home: Path) -> dict[str, str]:
     env.update(
         BATON_HOME=str(home),
         BATON_RETRY_BACKOFF_SECONDS="0",
+        BATON_ALLOW_UNVERIFIED_APPROVERS="1",
         COLUMNS="200",
         NO_COLOR="1",
         PYTHONUNBUFFERED="1",

@@ -98,7 +98,9 @@ def build_runtime(settings: Settings) -> Runtime:
         after_run=checkpoint_after_runs(db, signer),
         catalog=open_catalog(settings),
         freeze=load_calendar(settings.freeze_path),
-        directory=load_directory(settings.people_path),
+        directory=load_directory(
+            settings.people_path, unverified_ok=settings.allow_unverified_approvers
+        ),
         agents=build_kit(settings),
     )
     runner = Runner(deps, saver, RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds))

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         default=None,
         description="People directory (user → roles); default $BATON_HOME/people.yaml.",
     )
+    allow_unverified_approvers: bool = Field(
+        default=False,
+        description="Without a people directory, accept answers from anyone named by --as "
+        "(each recorded as unverified). Off: such answers are refused.",
+    )
     freeze_file: Path | None = Field(
         default=None, description="Change freeze calendar; default $BATON_HOME/freeze.yaml."
     )

@@ -172,5 +172,8 @@ def test_who_may_answer() -> None:
     assert check_answer(Answerer("human:alice"), ask, DIRECTORY) == ["sre"]
     glass = check_answer(Answerer("human:carol", True, "sre unreachable"), ask, DIRECTORY)
     assert "break-glass" in glass
-    # Without a directory roles cannot be checked (and the decision records that).
-    assert check_answer(Answerer("human:mallory"), ask, Directory()) == []
+    # Without a directory nobody is verified: refused, unless explicitly allowed (and then
+    # the decision records that roles were not checked).
+    with pytest.raises(Forbidden, match="no people directory"):
+        check_answer(Answerer("human:mallory"), ask, Directory())
+    assert check_answer(Answerer("human:mallory"), ask, Directory(unverified_ok=True)) == []

@@ -93,9 +93,10 @@ def caller_for(holder: Holder, directory: Directory, via: str) -> Caller:
         raise Unauthenticated(str(exc)) from None
     if not directory.knows(holder.user):
         raise Forbidden(f"{holder.user} is not in the people directory")
-    roles = directory.roles_of(actor.human(holder.user))
+    person = actor.human(holder.user)
+    roles = directory.roles_of(person)
     teams = scope(directory.teams_of(holder.user), roles, holder.team)
-    return Caller(holder.user, roles, teams, via)
+    return Caller(person.removeprefix("human:"), roles, teams, via)
 
 
 def identify(

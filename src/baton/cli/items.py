@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 import typer
 
 from baton.cli import views
-from baton.cli.app import console, open_db, open_runtime, print_json
+from baton.cli.app import console, err_console, open_db, open_runtime, print_json
 from baton.cli.follow import follow
 from baton.cli.runs import exit_code, parse_pairs, resume_orphans, summarise, user_actor
 from baton.domain.status import RunStatus
+from baton.settings import get_settings
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store import shapes
@@ -34,6 +35,14 @@ def pending(
     if as_json:
         print_json([shapes.item_json(i, d) for i, d in rows])
     elif rows:
+        settings = get_settings()
+        if not settings.people_path.exists():
+            state = (
+                "answers are recorded as UNVERIFIED (BATON_ALLOW_UNVERIFIED_APPROVERS=1)"
+                if settings.allow_unverified_approvers
+                else "nobody can answer until `baton init --user YOU` writes one"
+            )
+            err_console.print(f"warning: no people directory ({settings.people_path}): {state}")
         console.print(views.items_table(rows))
         for item, _ in rows:
             for line in views.item_lines(item.content):

@@ -9,12 +9,13 @@ _USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
 def human(user: str) -> str:
-    """The actor string for a person; rejects names that could smuggle another actor kind."""
+    """The actor string for a person, case-folded (`Alice` is `alice`: one person cannot
+    pass for two); rejects names that could smuggle another actor kind."""
     if not _USER.match(user):
         raise ValueError(
             f"invalid user name {user!r}: use letters, digits, '.', '_', '@' or '-' (max 64)"
         )
-    return f"human:{user}"
+    return f"human:{user.lower()}"
 
 
 def automation(executor: str) -> str:

@@ -112,6 +112,7 @@ def record_answer(
             **({"changes": changes} if changes else {}),
             "roles": roles_held,
             "roles_checked": directory.enforced,
+            **({"unverified": True} if not directory.enforced else {}),
             **({"break_glass": True, "severity": "high"} if answer.break_glass else {}),
         },
         run=run.id,

@@ -7,9 +7,9 @@ access are both checked against it.
       alice: [incident-commander, sre]          # roles only: every team
       bob: {roles: [dba, break-glass], teams: [payments]}
 
-Without a directory no role can be checked; every decision then records `roles_checked:
-false`, so the evidence says plainly that roles were not enforced, and the server lets
-nobody in.
+Without a directory nobody is who they say: answers are refused (the server lets nobody
+in) unless `BATON_ALLOW_UNVERIFIED_APPROVERS=1` is set, and then every decision records
+`roles_checked: false, unverified: true`, so the evidence says plainly that nobody checked.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ class Directory:
     source: str | None = None
     teams: dict[str, frozenset[str]] = field(default_factory=dict)
     """A person's teams; absent or empty: the person is not limited to any team."""
+    unverified_ok: bool = False
+    """Without a directory, answers are refused unless this is set explicitly
+    (`BATON_ALLOW_UNVERIFIED_APPROVERS=1`); each answer then records that nobody checked."""
 
     def roles_of(self, actor: str) -> frozenset[str]:
         """Roles of `human:<user>`; nobody else holds any."""
@@ -54,16 +57,17 @@ class Directory:
         return self.people.get(actor.removeprefix("human:"), frozenset())
 
     def knows(self, user: str) -> bool:
-        return user in self.people
+        return user.lower() in self.people
 
     def teams_of(self, user: str) -> frozenset[str] | None:
         """The teams `user` is limited to, or None for every team."""
-        return self.teams.get(user) or None
+        return self.teams.get(user.lower()) or None
 
 
-def load_directory(path: Path) -> Directory:
+def load_directory(path: Path, *, unverified_ok: bool = False) -> Directory:
+    """The directory in `path`; names are case-folded like actors (`actor.human`)."""
     if not path.exists():
-        return Directory()
+        return Directory(unverified_ok=unverified_ok)
     try:
         yaml = YAML(typ="safe", pure=True)
         parsed = _DirectoryFile.model_validate(yaml.load(path.read_text(encoding="utf-8")) or {})
@@ -75,7 +79,7 @@ def load_directory(path: Path) -> Directory:
     teams: dict[str, frozenset[str]] = {}
     for user, entry in parsed.people.items():
         person = entry if isinstance(entry, _Person) else _Person(roles=entry)
-        people[user] = frozenset(person.roles)
+        people[user.lower()] = frozenset(person.roles)
         if person.teams:
-            teams[user] = frozenset(person.teams)
+            teams[user.lower()] = frozenset(person.teams)
     return Directory(people, enforced=True, source=str(path), teams=teams)

@@ -38,6 +38,12 @@ def check_answer(who: Answerer, ask: Ask, directory: Directory) -> list[str]:
     """Raise if `who` may not answer; return the roles that qualified them (for the audit)."""
     if not actor.is_human(who.by):
         raise Forbidden(f"only people answer items; {who.by} is not a person")
+    if not directory.enforced and not directory.unverified_ok:
+        raise Forbidden(
+            "no people directory: nobody can be verified, so nobody answers. Write "
+            "$BATON_HOME/people.yaml (`baton init --user YOU`), or set "
+            "BATON_ALLOW_UNVERIFIED_APPROVERS=1 to record unverified answers"
+        )
     approving = ask.kind == "approval"
     if ask.kind in ("approval", "review") and who.by in ask.proposers:
         verb = "approve" if approving else "review"
