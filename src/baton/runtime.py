@@ -65,9 +65,12 @@ def build_executors(settings: Settings) -> dict[str, Executor]:
 
 def open_checkpointer(settings: Settings) -> tuple[SqliteSaver, sqlite3.Connection]:
     try:
-        conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False, timeout=30)
+        busy = settings.sqlite_busy_timeout_ms
+        conn = sqlite3.connect(
+            settings.checkpoint_path, check_same_thread=False, timeout=busy / 1000
+        )
         isolation = conn.isolation_level
-        prepare_sqlite(conn, settings.sqlite_synchronous, settings.sqlite_wal_autocheckpoint)
+        prepare_sqlite(conn, settings.sqlite_synchronous, settings.sqlite_wal_autocheckpoint, busy)
         conn.isolation_level = isolation  # SqliteSaver manages its own transactions
         saver = SqliteSaver(conn)
         saver.setup()

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         "is 1000). Each checkpoint fsyncs; fewer, larger ones cut the per-commit cost on the "
         "action hot path by about a third (bench/engine.py) for up to ~40 MB of WAL.",
     )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30000,
+        ge=0,
+        description="How long a write waits for another writer before the database counts "
+        "as busy (the API then answers 503 with Retry-After).",
+    )
     http_allow_private: bool = Field(
         default=False,
         description="Let the http executor reach loopback, link-local and private addresses.",
@@ -115,6 +121,12 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         default=None, description="The server's URL as people reach it (login links, redirects)."
+    )
+    serve_grace_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="On shutdown, how long `baton serve` waits for steps in flight (a step "
+        "cut short resumes on the next start without repeating a side effect).",
     )
     session_hours: float = Field(default=12.0, gt=0, description="Browser session lifetime.")
     cookie_secure: bool = Field(

@@ -3,7 +3,8 @@
 Per alert, in one transaction for the whole delivery (so a delivery is taken whole or not
 at all, and a 2xx is sent only after it is committed):
 
-1. the same firing episode seen before (a redelivery)            → `deduplicated`
+1. the same firing episode seen before, or the alert is still
+   firing from an earlier episode (a redelivery)                 → `deduplicated`
 2. a resolved alert: the episode is marked resolved; once every
    alert of its incident is resolved, so is the incident          → `resolved`
 3. an open incident for its group, or for its fingerprint within
@@ -170,6 +171,9 @@ class Intake:
                 # one (PagerDuty after a reopen): close the alert's latest firing episode.
                 seen = self._latest_firing(session, alert) or seen
             return self._resolved(session, alert, seen, now)
+        # An alert still firing cannot fire again: a sender that stamps each delivery with
+        # its own time (no episode start of its own) is redelivering the same episode.
+        seen = seen or self._latest_firing(session, alert)
         if seen is not None:
             seen.deliveries += 1
             seen.last_seen = now

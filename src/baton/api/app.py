@@ -31,7 +31,6 @@ from baton.settings import Settings
 from baton.store import runs as run_store
 
 log = logging.getLogger("baton.api")
-SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def build_services(settings: Settings, runtime: Runtime | None = None) -> Services:
@@ -76,7 +75,7 @@ def create_app(svc: Services) -> FastAPI:
         for note in svc.notes:
             log.warning(note)
         yield
-        idle = svc.worker.stop(SHUTDOWN_GRACE_SECONDS)
+        idle = svc.worker.stop(svc.settings.serve_grace_seconds)
         if not idle:
             log.warning("stopped with runs mid-step; the next start resumes them")
 

@@ -29,7 +29,11 @@ _WRITE = "baton_write"
 
 
 def create_db_engine(
-    url: str, *, synchronous: str = "NORMAL", wal_autocheckpoint: int = 1000
+    url: str,
+    *,
+    synchronous: str = "NORMAL",
+    wal_autocheckpoint: int = 1000,
+    busy_timeout_ms: int = 30000,
 ) -> Engine:
     """An engine for `url`; SQLite gets WAL, busy timeout, foreign keys and immediate txns."""
     if not url.startswith("sqlite"):
@@ -38,13 +42,13 @@ def create_db_engine(
     # roll back again on every check-in (a measurable cost on the per-task hot path).
     engine = create_engine(
         url,
-        connect_args={"timeout": 30, "check_same_thread": False},
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
         pool_reset_on_return=None,
     )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        prepare_sqlite(dbapi_conn, synchronous, wal_autocheckpoint)
+        prepare_sqlite(dbapi_conn, synchronous, wal_autocheckpoint, busy_timeout_ms)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -54,7 +58,9 @@ def create_db_engine(
     return engine
 
 
-def prepare_sqlite(dbapi_conn: Any, synchronous: str, wal_autocheckpoint: int) -> None:
+def prepare_sqlite(
+    dbapi_conn: Any, synchronous: str, wal_autocheckpoint: int, busy_timeout_ms: int = 30000
+) -> None:
     """The pragmas every connection to Baton's SQLite files gets (checkpoints' too)."""
     dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
     cur = dbapi_conn.cursor()
@@ -62,7 +68,7 @@ def prepare_sqlite(dbapi_conn: Any, synchronous: str, wal_autocheckpoint: int) -
     cur.execute(f"PRAGMA synchronous={synchronous}")
     cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cur.close()
 
 
@@ -106,7 +112,12 @@ class Database:
     """The app database: short read sessions and one-transaction units of work."""
 
     def __init__(
-        self, engine: Engine, *, synchronous: str = "NORMAL", wal_autocheckpoint: int = 1000
+        self,
+        engine: Engine,
+        *,
+        synchronous: str = "NORMAL",
+        wal_autocheckpoint: int = 1000,
+        busy_timeout_ms: int = 30000,
     ) -> None:
         self.engine = engine
         self._reader = sessionmaker(engine, expire_on_commit=False)
@@ -114,6 +125,7 @@ class Database:
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
         self._synchronous = synchronous
         self._wal_autocheckpoint = wal_autocheckpoint
+        self._busy_timeout_ms = busy_timeout_ms
         self._idle: queue.SimpleQueue[sql.Raw] = queue.SimpleQueue()
         self._lent: list[sql.Raw] = []
 
@@ -145,9 +157,11 @@ class Database:
             return self._idle.get_nowait()
         except queue.Empty:
             conn = sqlite3.connect(
-                self.engine.url.database or ":memory:", timeout=30, check_same_thread=False
+                self.engine.url.database or ":memory:",
+                timeout=self._busy_timeout_ms / 1000,
+                check_same_thread=False,
             )
-            prepare_sqlite(conn, self._synchronous, self._wal_autocheckpoint)
+            prepare_sqlite(conn, self._synchronous, self._wal_autocheckpoint, self._busy_timeout_ms)
             raw = sql.Raw(conn, self.engine.dialect)
             self._lent.append(raw)
             return raw
@@ -226,10 +240,12 @@ def open_database(settings: Settings) -> Database:
         settings.resolved_database_url,
         synchronous=settings.sqlite_synchronous,
         wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
     init_schema(engine)
     return Database(
         engine,
         synchronous=settings.sqlite_synchronous,
         wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
