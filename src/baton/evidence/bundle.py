@@ -14,6 +14,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -178,14 +179,15 @@ def verify_bundle(path: Path, expected_key: bytes | None = None) -> BundleReport
             contents = {name: pack.read(name) for name in pack.namelist()}
     except FileNotFoundError:
         raise InputError(f"{path} does not exist") from None
-    except (zipfile.BadZipFile, OSError) as exc:
-        return BundleReport(False, f"{path} is not an evidence pack: {exc}")
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, ValueError) as exc:
+        # A flipped byte in compressed data fails inside zlib: the pack was tampered with.
+        return BundleReport(False, f"tampered: {path} is not an evidence pack: {exc}")
     try:
         return _verify(contents, expected)
     except InputError as exc:
         return BundleReport(False, exc.message)
-    except (KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
-        return BundleReport(False, f"malformed evidence pack: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # hostile bytes may break any parser: never an internal error
+        return BundleReport(False, f"tampered: malformed evidence pack: {type(exc).__name__}")
 
 
 def _verify(contents: dict[str, bytes], expected: Ed25519PublicKey | None) -> BundleReport:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -103,7 +103,7 @@ def load_signer(private: Path) -> Signer | None:
 def load_public(pem: bytes, *, source: str) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise InputError(f"{source} is not a PEM public key: {exc}") from exc
     if not isinstance(key, Ed25519PublicKey):
         raise InputError(f"{source} is not an Ed25519 public key")
