@@ -8,6 +8,7 @@ never blocks a writer, so a read held open can't deadlock a write in the same pr
 
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
 import sqlite3
@@ -233,6 +234,18 @@ def ensure_home(home: Path) -> None:
         raise ConfigError(f"BATON_HOME {home} is not writable by this user")
 
 
+@contextmanager
+def _schema_lock(home: Path) -> Iterator[None]:
+    """One process at a time creates tables and triggers: twenty `baton run`s started at once
+    on a new home raced in `create_all` and lost runs to "database is locked"."""
+    fd = os.open(home / ".schema.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
 def open_database(settings: Settings) -> Database:
     """The app database of `settings`, schema ensured; no engine, graph or executor."""
     ensure_home(settings.home)
@@ -242,7 +255,8 @@ def open_database(settings: Settings) -> Database:
         wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
-    init_schema(engine)
+    with _schema_lock(settings.home):
+        init_schema(engine)
     return Database(
         engine,
         synchronous=settings.sqlite_synchronous,
