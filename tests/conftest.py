@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from baton.domain.incident import Incident
+from baton.evidence.keys import Signer, init_keys
 from baton.runbooks.loader import LoadedRunbook, parse_runbook
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
@@ -36,6 +37,14 @@ def settings(tmp_path: Path) -> Settings:
 def runtime(settings: Settings) -> Iterator[Runtime]:
     with build_runtime(settings) as rt:
         yield rt
+
+
+@pytest.fixture
+def signed(settings: Settings) -> Iterator[tuple[Runtime, Signer]]:
+    """A runtime whose home has a signing key (finished runs leave signed checkpoints)."""
+    signer = init_keys(settings.signing_key_path)
+    with build_runtime(settings) as rt:
+        yield rt, signer
 
 
 @pytest.fixture

@@ -16,18 +16,10 @@ from baton.domain.incident import Incident
 from baton.errors import InputError
 from baton.evidence import bundle, checkpoints
 from baton.evidence.keys import Signer, init_keys, public_pem
-from baton.runtime import Runtime, build_runtime
-from baton.settings import Settings
+from baton.runtime import Runtime
 from baton.store import audit
 from tests.conftest import runbook
 from tests.integration.test_engine import REQ, pending, two_gates
-
-
-@pytest.fixture
-def signed(settings: Settings) -> tuple[Runtime, Signer]:
-    signer = init_keys(settings.signing_key_path)
-    with build_runtime(settings) as rt:
-        yield rt, signer
 
 
 def finish_a_run(rt: Runtime, incident: Incident, tmp_path: Path) -> str:

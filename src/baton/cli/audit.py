@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -12,7 +13,7 @@ from baton.errors import ConfigError, InputError
 from baton.evidence import bundle, checkpoints
 from baton.evidence.keys import Signer, init_keys, load_public, load_signer, public_path
 from baton.settings import get_settings
-from baton.store.db import ensure_home
+from baton.store.db import ensure_home, open_database_readonly
 
 audit_app = typer.Typer(help="Check and export the audit trail.", no_args_is_help=True)
 keys_app = typer.Typer(help="The key that signs audit checkpoints.", no_args_is_help=True)
@@ -34,13 +35,26 @@ def keys_init(
 
 
 @audit_app.command("verify")
-def verify(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Walk the chain and hold it against the latest signed checkpoint; exit 1 if broken."""
+def verify(
+    as_json: bool = typer.Option(False, "--json"),
+    anchor: Path | None = typer.Option(
+        None, "--anchor", help="Checkpoints anchored outside the database (audit checkpoint --out)."
+    ),
+) -> None:
+    """Walk the chain and hold it against the latest signed checkpoint; exit 1 if broken.
+
+    Reads only: it works on a read-only copy of a home, as an auditor has it.
+    """
     settings = get_settings()
     pub = public_path(settings.signing_key_path)
     key = load_public(pub.read_bytes(), source=str(pub)) if pub.exists() else None
-    with open_db() as db, db.read() as session:
-        report = checkpoints.check(session, key)
+    anchored = checkpoints.read_anchor(anchor) if anchor is not None else None
+    db = open_database_readonly(settings)
+    try:
+        with db.read() as session:
+            report = checkpoints.check(session, key, anchored)
+    finally:
+        db.close()
     if as_json:
         chain = report.chain
         print_json(
@@ -72,17 +86,33 @@ def _signer() -> Signer:
 
 
 @audit_app.command("checkpoint")
-def checkpoint() -> None:
+def checkpoint(
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Also append it to this file as one JSON line ('-': print it, e.g. for syslog):"
+        " an anchor outside the database that `audit verify --anchor` checks.",
+    ),
+) -> None:
     """Sign a checkpoint of the audit log as it stands now."""
     signer = _signer()
     with open_db() as db:
         signed = checkpoints.sign_now(db, signer)
     if signed is None:
         console.print("the audit log is empty; nothing to sign")
-    else:
-        console.print(
-            f"signed checkpoint at {signed.tree_size}: root {signed.root}", highlight=False
-        )
+        return
+    line = checkpoints.anchor_line(signed)
+    if out is not None and str(out) == "-":
+        sys.stdout.write(line + "\n")
+        return
+    if out is not None:
+        with out.open("a", encoding="utf-8") as anchors:
+            anchors.write(line + "\n")
+    console.print(
+        f"signed checkpoint at {signed.tree_size}: root {signed.root}"
+        + (f"; anchored in {out}" if out else ""),
+        highlight=False,
+    )
 
 
 @audit_app.command("export")

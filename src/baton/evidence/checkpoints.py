@@ -8,12 +8,15 @@ wholesale rewrite with recomputed hashes (a different root).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from baton.domain import merkle
+from baton.errors import InputError
 from baton.evidence.keys import Signer, verify_signature
 from baton.store import audit
 from baton.store.db import Database
@@ -83,33 +86,94 @@ class Report:
         return f"{self.chain}{signed}"
 
 
-def check(session: Any, key: Ed25519PublicKey | None) -> Report:
-    """Walk the chain, then hold it against the latest signed checkpoint."""
+def check(
+    session: Any, key: Ed25519PublicKey | None, anchor: audit.Checkpoint | None = None
+) -> Report:
+    """Walk the chain, then hold it against the latest signed checkpoint, and against an
+    `anchor` kept outside the database (`baton audit checkpoint --out`), if given.
+
+    With a signing key, a log with events but no checkpoint is a finding: deleting the last
+    events *and* the checkpoints would otherwise pass as "nothing signed yet".
+    """
     chain = audit.verify(session)
     checkpoint = audit.latest_checkpoint(session)
-    if not chain.ok or checkpoint is None:
+    if not chain.ok:
         return Report(chain, checkpoint, None)
+    if checkpoint is None and anchor is None:
+        if key is not None and chain.events > 0:
+            return Report(
+                chain,
+                None,
+                f"no signed checkpoint, though a signing key exists and {chain.events} events"
+                " are logged: checkpoints may have been deleted (sign one with `baton audit "
+                "checkpoint`; anchor it outside the database with --out)",
+            )
+        return Report(chain, None, None)
     if key is None:
         return Report(
             chain, checkpoint, "cannot check checkpoints: no public key (baton keys init)"
         )
+    if anchor is not None:
+        if checkpoint is None or checkpoint.tree_size < anchor.tree_size:
+            problem = _against(session, chain, anchor, key, "anchored checkpoint")
+            held = checkpoint.tree_size if checkpoint else 0
+            return Report(
+                chain,
+                checkpoint,
+                problem
+                or f"checkpoints deleted: the anchored checkpoint at {anchor.tree_size} "
+                f"({anchor.at}) is newer than any in the database ({held})",
+            )
+        problem = _against(session, chain, anchor, key, "anchored checkpoint")
+        if problem:
+            return Report(chain, checkpoint, problem)
+    assert checkpoint is not None
+    return Report(chain, checkpoint, _against(session, chain, checkpoint, key, "checkpoint"))
+
+
+def _against(
+    session: Any,
+    chain: audit.Verdict,
+    checkpoint: audit.Checkpoint,
+    key: Ed25519PublicKey,
+    what: str,
+) -> str | None:
+    """What is wrong with the log as `checkpoint` saw it, or None."""
     if not valid(checkpoint, key):
-        return Report(
-            chain, checkpoint, f"checkpoint at {checkpoint.tree_size}: signature does not verify"
-        )
+        return f"{what} at {checkpoint.tree_size}: signature does not verify"
     if chain.events < checkpoint.tree_size:
-        return Report(
-            chain,
-            checkpoint,
+        return (
             f"truncated: {chain.events} events, but {checkpoint.tree_size} were signed"
-            f" at {checkpoint.at}",
+            f" at {checkpoint.at}"
         )
     root = merkle.root(audit.hashes(session, upto=checkpoint.tree_size)).hex()
     if root != checkpoint.root:
-        return Report(
-            chain,
-            checkpoint,
+        return (
             f"rewritten: the first {checkpoint.tree_size} events hash to root {root},"
-            f" signed root is {checkpoint.root}",
+            f" signed root is {checkpoint.root}"
         )
-    return Report(chain, checkpoint, None)
+    return None
+
+
+def anchor_line(checkpoint: audit.Checkpoint) -> str:
+    """One JSON line that anchors a checkpoint outside the database (a file, syslog)."""
+    return json.dumps({"baton_checkpoint": checkpoint.__dict__}, sort_keys=True)
+
+
+def read_anchor(path: Path) -> audit.Checkpoint | None:
+    """The newest checkpoint anchored in `path` (lines written by `anchor_line`)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"anchor file {path} does not exist") from None
+    found: audit.Checkpoint | None = None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = audit.Checkpoint(**json.loads(line)["baton_checkpoint"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}:{number}: not an anchored checkpoint ({exc})") from None
+        if found is None or item.tree_size > found.tree_size:
+            found = item
+    return found

@@ -11,7 +11,9 @@ from __future__ import annotations
 import fcntl
 import os
 import queue
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -263,3 +265,30 @@ def open_database(settings: Settings) -> Database:
         wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
+
+
+def open_database_readonly(settings: Settings) -> Database:
+    """The app database for reading only (an auditor's copy may be read-only): no schema
+    work, no pragmas that write. SQLite cannot read a WAL database in a directory nobody may
+    write (it needs its shared-memory file there), so such a copy is read from a private
+    snapshot of the database and its WAL in a temporary directory."""
+    url = settings.resolved_database_url
+    if not url.startswith("sqlite"):
+        return Database(create_engine(url, pool_pre_ping=True))
+    path = settings.sqlite_path
+    if not path.exists():
+        raise ConfigError(f"no database at {path}")
+    if not os.access(path.parent, os.W_OK):
+        snapshot = Path(tempfile.mkdtemp(prefix="baton-verify-")) / path.name
+        for suffix in ("", "-wal"):
+            source = path.with_name(path.name + suffix)
+            if source.exists():
+                shutil.copyfile(source, snapshot.with_name(snapshot.name + suffix))
+        path = snapshot
+    target = f"file:{path}?mode=ro"
+    engine = create_engine(
+        "sqlite://",
+        creator=lambda: sqlite3.connect(target, uri=True, check_same_thread=False),
+        pool_reset_on_return=None,
+    )
+    return Database(engine)
