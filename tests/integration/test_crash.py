@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,7 @@ tasks:
   - {{id: first, type: action, title: First, executor: command,
       params: {{argv: {argv(PY, "-c", APPEND, fx, "first")}}}}}
   - {{id: slow, type: action, title: Slow, needs: [first], executor: command,
-      idempotent: {str(idempotent).lower()},
+      idempotent: {str(idempotent).lower()}, timeout: 10,
       params: {{argv: {argv(PY, "-c", EFFECT_THEN_BLOCK, fx, started, release)}}}}}
   - {{id: after, type: action, title: After, needs: [slow], executor: command,
       params: {{argv: {argv(PY, "-c", APPEND, fx, "after")}}}}}
@@ -153,6 +154,9 @@ def test_kill9_mid_non_idempotent_action_hands_it_to_a_person(tmp_path: Path, in
     assert [(i["task_id"], i["kind"]) for i in items] == [("slow", "fallback")]
     assert "verify whether it happened" in items[0]["content"]["reason"]
     assert items[0]["content"]["idempotency_key"] == f"{run_id}:slow:1"
+    # A person's deadline, not the action's 10 s: recover must not fail the run meanwhile.
+    due = datetime.fromisoformat(items[0]["due_at"])
+    assert due - datetime.now(UTC) > timedelta(hours=3)
 
     baton(home, "complete", items[0]["id"], "--as", "bob", "--comment", "checked: it ran")
     shown = baton_json(home, "runs", "show", run_id)

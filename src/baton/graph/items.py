@@ -88,8 +88,19 @@ def open_item(
         content=content,
         roles=roles,
         min_approvals=min_approvals,
-        timeout=runbook.task(task_id).timeout,
+        timeout=_deadline(runbook.task(task_id).timeout, kind),
     )
+
+
+FALLBACK_DEADLINE_SECONDS = 4 * 3600.0
+"""How long a person has to take over an action in doubt or failed. The action's own
+`timeout` is sized for a machine (seconds); checking by hand whether a migration ran is not."""
+
+
+def _deadline(task_timeout: float | None, kind: ItemKind) -> float | None:
+    if kind is ItemKind.FALLBACK:
+        return max(task_timeout or 0.0, FALLBACK_DEADLINE_SECONDS)
+    return task_timeout
 
 
 def open_staged_item(
