@@ -17,7 +17,19 @@ def duration(seconds: float | None) -> str:
         return f"{seconds:.0f}s"
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def ago(iso: str | None) -> str:
+    """How long ago an ISO time was, in words ("4 min ago"); "" when there is none."""
+    if not iso:
+        return ""
+    then = datetime.fromisoformat(iso)
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return f"{duration(max(0.0, (datetime.now(UTC) - then).total_seconds()))} ago"
 
 
 def _mean(values: list[float]) -> float | None:

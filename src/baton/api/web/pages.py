@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +31,10 @@ from baton.api.routes.patterns import pattern_json
 from baton.api.web import insights, svg
 from baton.api.web.text import actor_badge, clean, model_words
 from baton.errors import BatonError, InputError, Unauthenticated
+from baton.policies.access import Caller, Permission
 from baton.runbooks.canonical import runbook_from_canonical
+from baton.runbooks.dag import effective_needs
+from baton.runbooks.model import ActionTask, Runbook
 from baton.store import audit, credentials
 from baton.store import findings as finding_store
 from baton.store import incidents as incident_store
@@ -43,7 +47,11 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["badge"] = actor_badge
 templates.env.filters["clean"] = clean
 templates.env.filters["duration"] = insights.duration
+templates.env.filters["ago"] = insights.ago
 templates.env.globals["model_words"] = model_words
+templates.env.tests["web_url"] = lambda value: (
+    isinstance(value, str) and value.lower().startswith(("https://", "http://"))
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,9 +62,14 @@ class LoginNeeded(Exception):
 
 def page_identity(request: Request, svc: ServicesDep) -> Identity:
     try:
-        return identify(request, svc.runtime.db, svc.runtime.runner.deps.directory, svc.oidc)
+        ident = identify(request, svc.runtime.db, svc.runtime.runner.deps.directory, svc.oidc)
     except Unauthenticated:
         raise LoginNeeded from None
+    # The audit position this page is rendered at, read before anything it shows: the live
+    # updates start from here, so a change made while the page loads is not missed.
+    with svc.runtime.db.read() as session:
+        request.state.seq = audit.head_seq(session)
+    return ident
 
 
 PageIdentity = Annotated[Identity, Depends(page_identity)]
@@ -68,7 +81,12 @@ def render(
     return templates.TemplateResponse(
         request,
         name,
-        {"who": ident.caller if ident else None, "csrf": ident.csrf if ident else None} | context,
+        {
+            "who": ident.caller if ident else None,
+            "csrf": ident.csrf if ident else None,
+            "seq": getattr(request.state, "seq", None),
+        }
+        | context,
         status_code=status,
     )
 
@@ -125,9 +143,8 @@ def login(
     with svc.runtime.db.read() as session:
         holder = credentials.check_token(session, token.strip())
     if holder is None:
-        return render(
-            request, "login.html", None, 401, error="unknown, expired or revoked token", next=next
-        )
+        error = "That token was not accepted: it is unknown, expired or revoked."
+        return render(request, "login.html", None, 401, error=error, next=next)
     try:
         return _start_session(svc, holder, "token", next)
     except BatonError as exc:
@@ -139,9 +156,8 @@ def login_link(request: Request, secret: str, svc: ServicesDep) -> Response:
     with svc.runtime.db.write() as session:
         holder = credentials.use_login_link(session, secret)
     if holder is None:
-        return render(
-            request, "login.html", None, 401, error="this login link was used or has expired"
-        )
+        error = "This login link was already used or has expired: ask for a new one."
+        return render(request, "login.html", None, 401, error=error)
     return _start_session(svc, holder, "link", "/inbox")
 
 
@@ -167,12 +183,77 @@ def home() -> Response:
     return RedirectResponse("/inbox", status_code=303)
 
 
+_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+
 @router.get("/inbox")
 def inbox(request: Request, svc: ServicesDep, ident: PageIdentity) -> HTMLResponse:
     rows = visible_items(svc, ident.caller, status="pending", run_id=None)
+    with svc.runtime.db.read() as session:
+        about = {r["run_id"]: _incident_of_run(session, r["run_id"]) for r in rows}
+    for row in rows:
+        row["incident"] = about[row["run_id"]]
+    # The most severe first, then the longest waiting.
+    rows.sort(key=lambda r: (_SEVERITY_ORDER.get(r["incident"]["severity"], 9), r["created_at"]))
     mine = [r for r in rows if r["answerable"]]
     others = [r for r in rows if not r["answerable"]]
     return render(request, "inbox.html", ident, mine=mine, others=others)
+
+
+def _incident_of_run(session: Any, run_id: str) -> dict[str, Any]:
+    run = run_store.get_run(session, run_id=run_id)
+    row, state = incident_store.get(session, incident_id=run.incident_id)
+    return incident_json(row, state)
+
+
+def _alert_context(body: dict[str, Any]) -> dict[str, Any]:
+    """What the alert said, beyond its title: description, annotations, links (as text)."""
+    alert = (body.get("data") or {}).get("alert") or {}
+    shown = {"summary", "description"}
+    annotations = {
+        str(k): str(v) for k, v in (alert.get("annotations") or {}).items() if k not in shown
+    }
+    return {
+        "description": body.get("description"),
+        "environment": body.get("environment"),
+        "annotations": annotations,
+        "url": alert.get("url"),
+    }
+
+
+def _next_steps(runbook: Runbook, task_id: str) -> list[dict[str, Any]]:
+    """The tasks this item's task lets start, and what each runs, as the runbook says."""
+    needs = effective_needs(runbook)
+    steps = []
+    for step in runbook.steps:
+        if task_id not in needs.get(step.id, []):
+            continue
+        runs = None
+        if isinstance(step, ActionTask):
+            argv = step.params.get("argv")
+            if step.pattern:
+                runs = f"pattern {step.pattern}"
+            elif step.executor == "command" and isinstance(argv, list):
+                runs = shlex.join(str(a) for a in argv)
+            elif step.executor:
+                runs = f"{step.executor} {json.dumps(step.params, sort_keys=True)}"
+        steps.append({"id": step.id, "title": step.title, "type": step.type, "runs": runs})
+    return steps
+
+
+def _why_not(item: dict[str, Any], who: Caller) -> list[str]:
+    """Why the caller may not answer this item (what `answerable` checks), in words."""
+    reasons = []
+    if not who.may(Permission.ANSWER):
+        roles = ", ".join(sorted(who.roles)) or "none"
+        reasons.append(f"your roles ({roles}) may read items but not answer them")
+    if item["kind"] == "approval" and item["requested_by"] == who.actor:
+        reasons.append(
+            "you requested this run, and nobody approves their own request (separation of duties)"
+        )
+    if item["roles"] and not set(item["roles"]) & who.roles:
+        reasons.append(f"it needs one of the roles {', '.join(item['roles'])}")
+    return reasons or ["you are not one of the people this item waits for"]
 
 
 def _item_page(
@@ -181,8 +262,11 @@ def _item_page(
     item = _item(svc, ident.caller, item_id)
     with svc.runtime.db.read() as session:
         run = run_store.get_run(session, run_id=item["run_id"])
-        incident, _ = incident_store.get(session, incident_id=run.incident_id)
+        incident, state = incident_store.get(session, incident_id=run.incident_id)
         found = {f.task_id: f.finding for f in finding_store.run_findings(session, run_id=run.id)}
+        canonical = run_store.get_runbook_canonical(session, version=run.runbook_version)
+        statuses = {t.task_id: t.status for t in run_store.task_executions(session, run_id=run.id)}
+    runbook = runbook_from_canonical(canonical)
     progress = _progress(svc, item)
     return render(
         request,
@@ -191,7 +275,11 @@ def _item_page(
         status,
         item=item,
         run=run,
-        incident=incident,
+        incident=incident_json(incident, state),
+        alert=_alert_context(incident.body),
+        next_steps=_next_steps(runbook, item["task_id"]),
+        graph=svg.run_graph(runbook, statuses) + svg.run_graph(runbook, statuses, tall=True),
+        why_not=[] if item["answerable"] else _why_not(item, ident.caller),
         progress=progress,
         found=found,
         **extra,
@@ -242,8 +330,7 @@ def answer_form(
         return _item_page(request, svc, ident, item_id, exc.status, refusal=exc)
     with svc.runtime.db.read() as session:
         incident_id = run_store.get_run(session, run_id=result["run_id"]).incident_id
-    note = quote(f"{verdict} recorded for {item_id}")
-    return RedirectResponse(f"/incidents/{incident_id}?note={note}", status_code=303)
+    return RedirectResponse(f"/incidents/{incident_id}?answered={quote(item_id)}", status_code=303)
 
 
 def _pairs(text: str, what: str) -> dict[str, str]:
@@ -271,7 +358,7 @@ def incidents_page(request: Request, svc: ServicesDep, ident: PageIdentity) -> H
 
 @router.get("/incidents/{incident_id}")
 def incident_page(
-    request: Request, incident_id: str, svc: ServicesDep, ident: PageIdentity, note: str = ""
+    request: Request, incident_id: str, svc: ServicesDep, ident: PageIdentity, answered: str = ""
 ) -> HTMLResponse:
     visible_incident(svc, ident.caller, incident_id)
     detail = incident_detail(svc, incident_id)
@@ -286,12 +373,39 @@ def incident_page(
             runs.append(
                 {
                     "run": run,
-                    "graph": svg.run_graph(runbook, statuses),
+                    "graph": svg.run_graph(runbook, statuses)
+                    + svg.run_graph(runbook, statuses, tall=True),
                     "timeline": timeline,
                     "items": visible_items(svc, ident.caller, status=None, run_id=run["id"]),
                 }
             )
-    return render(request, "incident.html", ident, incident=detail, runs=runs, note=note)
+    note = _answered_note(runs, answered, ident.caller)
+    alert = _alert_context(detail["body"])
+    return render(
+        request, "incident.html", ident, incident=detail, alert=alert, runs=runs, note=note
+    )
+
+
+_VERDICT_WORDS = {
+    "approve": "approved",
+    "reject": "rejected",
+    "complete": "marked done",
+    "fail": "marked as not done",
+    "choose": "answered",
+}
+
+
+def _answered_note(runs: list[dict[str, Any]], item_id: str, who: Caller) -> str:
+    """After an answer: what the caller's recorded answer was (from the store, not the URL)."""
+    for run in runs:
+        for item in run["items"]:
+            if item["id"] != item_id:
+                continue
+            mine = [d for d in item["decisions"] if d["actor"] == who.actor]
+            if mine:
+                verdict = _VERDICT_WORDS.get(mine[-1]["verdict"], mine[-1]["verdict"])
+                return f"You {verdict} “{item['title']}”. It is recorded under your name."
+    return ""
 
 
 @router.get("/runs/{run_id}")
@@ -327,6 +441,7 @@ def dashboard(
             summary.series("automation"),
             "%",
             color="#6f42c1",
+            ceiling=100,
         ),
     ]
     return render(request, "dashboard.html", ident, summary=summary, charts=charts, days=days)
@@ -336,15 +451,23 @@ def dashboard(
 
 
 @router.get("/events")
-async def events(request: Request, svc: ServicesDep, ident: PageIdentity) -> StreamingResponse:
-    """One `change` event whenever the audit trail grows: pages refresh what they show."""
+async def events(
+    request: Request, svc: ServicesDep, ident: PageIdentity, after: int | None = None
+) -> StreamingResponse:
+    """One `change` event whenever the audit trail grows: pages refresh what they show.
+
+    `after` is the audit position the page was rendered at (a reconnecting browser sends
+    `Last-Event-ID` instead): anything newer is announced at once, not lost in between.
+    """
+    resumed = request.headers.get("last-event-id", "")
+    start = int(resumed) if resumed.isdigit() else after
 
     def head() -> int:
         with svc.runtime.db.read() as session:
             return audit.head_seq(session)
 
     async def stream() -> AsyncIterator[str]:
-        last = await run_in_threadpool(head)
+        last = start if start is not None else await run_in_threadpool(head)
         yield f"retry: 3000\nevent: hello\ndata: {json.dumps({'seq': last})}\n\n"
         quiet = 0
         while svc.worker.alive and not await request.is_disconnected():
@@ -352,7 +475,7 @@ async def events(request: Request, svc: ServicesDep, ident: PageIdentity) -> Str
             seq = await run_in_threadpool(head)
             if seq != last:
                 last, quiet = seq, 0
-                yield f"event: change\ndata: {json.dumps({'seq': seq})}\n\n"
+                yield f"id: {seq}\nevent: change\ndata: {json.dumps({'seq': seq})}\n\n"
             else:
                 quiet += 1
                 if quiet % 15 == 0:
