@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from baton.domain.text import printable
 from baton.errors import BatonError, RunbookInvalid
 from baton.settings import get_settings
 from baton.store.db import Database, open_database
@@ -26,9 +27,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+class _Console(Console):
+    """Plain-text messages (`markup=False`) carry data as is: strip terminal escapes and
+    control characters from them here, once. Markup messages put data through `shown`."""
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        if options.get("markup") is False:
+            objects = tuple(printable(o) if isinstance(o, str) else o for o in objects)
+        super().print(*objects, **options)
+
+
 # Messages never wrap (a log or a pipe gets one line per message); tables still fit.
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+console = _Console(soft_wrap=True)
+err_console = _Console(stderr=True, soft_wrap=True)
 
 
 class _Options:
@@ -62,6 +75,12 @@ def open_db() -> Iterator[Database]:
         db.close()
 
 
+def shown(value: object) -> str:
+    """Data as Rich markup shows it: no terminal escapes or control characters, brackets
+    literal. Every message that carries data (titles, errors, file names) goes through it."""
+    return escape(printable(value))
+
+
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
@@ -70,8 +89,8 @@ def report(exc: BatonError) -> int:
     """One clear message per error; exit 1."""
     if isinstance(exc, RunbookInvalid):
         for problem in exc.problems:
-            err_console.print(f"[red]error[/red]: {escape(str(problem))}", highlight=False)
+            err_console.print(f"[red]error[/red]: {shown(problem)}", highlight=False)
         err_console.print(f"{len(exc.problems)} problem(s) found")
     else:
-        err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", highlight=False)
+        err_console.print(f"[red]error[/red] ({exc.code}): {shown(exc.message)}", highlight=False)
     return 1

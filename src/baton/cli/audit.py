@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from baton.cli.app import console, err_console, open_db, print_json
+from baton.cli.app import console, err_console, open_db, print_json, shown
 from baton.errors import ConfigError, InputError
 from baton.evidence import bundle, checkpoints
 from baton.evidence.keys import Signer, init_keys, load_public, load_signer, public_path
@@ -72,7 +71,7 @@ def verify(
     elif report.ok:
         console.print(str(report), highlight=False)
     else:
-        err_console.print(f"[red]{escape(str(report))}[/red]", highlight=False)
+        err_console.print(f"[red]{shown(report)}[/red]", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -140,7 +139,7 @@ def verify_bundle(
         raise InputError(f"key file {key} does not exist")
     report = bundle.verify_bundle(path, key.read_bytes() if key else None)
     if not report.ok:
-        err_console.print(f"[red]{escape(report.message)}[/red]", highlight=False)
+        err_console.print(f"[red]{shown(report.message)}[/red]", highlight=False)
         raise typer.Exit(1)
     console.print(report.message, highlight=False)
     if key is None:

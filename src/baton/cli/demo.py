@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
 
 from baton.cli import views
-from baton.cli.app import console
+from baton.cli.app import console, shown
 from baton.cli.follow import follow
 from baton.cli.runs import load_incident
 from baton.domain import actor
@@ -64,7 +63,7 @@ def _say(text: str) -> None:
 
 
 def _show_gate(item: PendingItemRow) -> None:
-    console.print(f"\n[bold]{escape(item.title)}[/bold] ({item.id}) shows the approver:")
+    console.print(f"\n[bold]{shown(item.title)}[/bold] ({item.id}) shows the approver:")
     for line in views.item_lines(item.content):
         _say(f"  • {line}")
 
@@ -89,7 +88,7 @@ def _answer(rt: Runtime, item: PendingItemRow) -> RunStatus:
     else:
         console.print(
             f"\n[reverse] DEMO SRE [/reverse] {DEMO_SRE} completes {item.kind} "
-            f"'{escape(item.title)}' (a person does this with `baton complete`)",
+            f"'{shown(item.title)}' (a person does this with `baton complete`)",
             highlight=False,
         )
         for line in str(item.content.get("instructions", "")).splitlines():

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
-from baton.cli.app import console, err_console, print_json
+from baton.cli.app import console, err_console, print_json, shown
 from baton.settings import get_settings
 
 model_app = typer.Typer(help="The model that reasons for agents.", no_args_is_help=True)
@@ -37,7 +36,7 @@ def check(as_json: bool = typer.Option(False, "--json", help="Machine-readable r
         )
     else:
         for problem in problems:
-            err_console.print(f"[red]error[/red]: {escape(str(problem))}", highlight=False)
+            err_console.print(f"[red]error[/red]: {shown(problem)}", highlight=False)
         if not problems:
             console.print(
                 f"[green]ok[/green] model {settings.model_name} at {settings.model_base_url}"

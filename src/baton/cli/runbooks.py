@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from baton.cli.app import console, err_console, print_json
+from baton.cli.app import console, err_console, print_json, shown
 from baton.errors import BatonError, RunbookInvalid
 from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
@@ -37,19 +36,19 @@ def validate(
             results.append({"file": str(file), "ok": False, "problems": problems})
             if not as_json:
                 for problem in problems:
-                    err_console.print(f"[red]error[/red]: {escape(str(problem))}", highlight=False)
+                    err_console.print(f"[red]error[/red]: {shown(problem)}", highlight=False)
         except BatonError as exc:
             failed = True
             results.append({"file": str(file), "ok": False, "problems": [exc.message]})
             if not as_json:
-                err_console.print(f"[red]error[/red]: {escape(exc.message)}", highlight=False)
+                err_console.print(f"[red]error[/red]: {shown(exc.message)}", highlight=False)
         else:
             results.append(
                 {"file": str(file), "ok": True, "id": loaded.runbook.id, "version": loaded.version}
             )
             if not as_json:
                 console.print(
-                    f"[green]ok[/green] {escape(str(file))} ({loaded.runbook.id},"
+                    f"[green]ok[/green] {shown(file)} ({loaded.runbook.id},"
                     f" {len(loaded.runbook.tasks)} tasks, {loaded.version[:19]}…)",
                     highlight=False,
                 )

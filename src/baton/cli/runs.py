@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
-from rich.markup import escape
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from baton.cli import views
-from baton.cli.app import console, err_console, open_db, open_runtime, print_json
+from baton.cli.app import console, err_console, open_db, open_runtime, print_json, shown
 from baton.cli.follow import follow, render, task_order
 from baton.domain import actor
 from baton.domain.incident import Incident
@@ -118,7 +117,7 @@ def summarise(rt: Runtime, run_id: str, status: RunStatus) -> None:
             if item.kind == "decision":
                 hint += " --choice <option>"
             console.print(
-                f"waiting: {item.kind} [bold]{escape(item.title)}[/bold] → {hint}", highlight=False
+                f"waiting: {item.kind} [bold]{shown(item.title)}[/bold] → {hint}", highlight=False
             )
     else:
         console.print(f"run {run_id} {status}", highlight=False)

@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from baton.domain.text import printable
 from baton.store.audit import AuditEvent
 from baton.store.models import (
     DecisionRow,
@@ -55,10 +56,10 @@ def task_table(run: RunRow, tasks: list[TaskExecutionRow], order: Sequence[str])
             task_id,
             row.task_type,
             styled(row.status),
-            row.actor or "",
+            printable(row.actor),
             str(row.attempt or ""),
             took,
-            Text((row.error or "")[:80]),
+            Text(printable(row.error)[:80]),
         )
     return table
 
@@ -82,8 +83,8 @@ def timeline_table(events: list[AuditEvent]) -> Table:
             e.at.strftime("%H:%M:%S.%f")[:-3],
             e.subjects.get("task") or "(run)",
             styled(e.status) if e.kind in {"task", "run"} else Text(e.kind.replace("_", " ")),
-            e.actor,
-            Text(_note(e.payload)[:120]),
+            printable(e.actor),
+            Text(printable(_note(e.payload))[:120]),
         )
     return table
 
@@ -99,7 +100,7 @@ def items_table(items: list[tuple[PendingItemRow, list[DecisionRow]]]) -> Table:
             item.kind,
             item.run_id,
             item.task_id,
-            Text(item.title),  # written by a runbook author: shown as is, never as markup
+            Text(printable(item.title)),  # shown as written, never as markup or escapes
             ", ".join(item.roles),
             f"{approvals}/{item.min_approvals}" if item.kind == "approval" else "",
             item.due_at.strftime("%Y-%m-%d %H:%M") if item.due_at else "",
@@ -125,4 +126,4 @@ def item_lines(content: dict[str, Any]) -> list[str]:
     if content.get("reason"):
         lines.append(f"reason: {content['reason']}")
     lines.extend(str(line) for line in content.get("shows", []))
-    return lines
+    return [printable(line) for line in lines]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from baton.domain.text import printable
+
 _TO_APPROVER = re.compile(
     r"\b(ignore (all |any )?(previous|prior|above) (instructions|prompts?)|approve (this|it|now|"
     r"immediately)|you (must|should) approve|run [\w.]+ now|do not (reject|question))\b",
@@ -21,7 +21,7 @@ _TO_APPROVER = re.compile(
 
 def clean(value: object) -> str:
     """Text without terminal escapes or control characters (newlines and tabs stay)."""
-    return _CONTROL.sub("", _ANSI.sub("", str(value if value is not None else "")))
+    return printable(value)
 
 
 def actor_badge(actor: str | None) -> dict[str, str]:
