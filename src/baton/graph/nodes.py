@@ -32,6 +32,7 @@ from baton.graph.patterns import PatternTask
 from baton.graph.rules import Verdict, precheck
 from baton.graph.state import RunState, TaskState
 from baton.runbooks.model import ActionTask, AgentTask, DecisionTask, Runbook
+from baton.runbooks.shell import option_injections
 from baton.runbooks.template import TemplateError, evaluate, render_value
 from baton.store import items as item_store
 from baton.store import runs as run_store
@@ -184,6 +185,12 @@ def action_node(
                 raw = render_value(task.params, context, name=f"{task.id}.params")
             except TemplateError as exc:
                 return str(exc)
+            if task.executor == "command" and (
+                injected := option_injections(task.params.get("argv", []), raw.get("argv", []))
+            ):
+                return (
+                    f"argv items rendered from data start with '-' (option injection): {injected}"
+                )
         try:
             params = executor.params_model.model_validate(raw)
         except ValidationError as exc:

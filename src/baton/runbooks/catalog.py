@@ -17,6 +17,7 @@ from baton.runbooks.loader import parse_model, read_document
 from baton.runbooks.marks import Marks
 from baton.runbooks.pattern import ParamSpec, Pattern
 from baton.runbooks.problem import Problem, suggest
+from baton.runbooks.shell import injection_problems
 from baton.runbooks.template import TemplateError, check_syntax, references, render_value
 from baton.runbooks.walk import strings
 from baton.settings import Settings
@@ -110,6 +111,14 @@ def check_pattern(pattern: Pattern, marks: Marks, file: str) -> list[Problem]:
             _check_template(text, path, pattern, add)
     if pattern.verify.query:
         _check_template(pattern.verify.query, ("verify", "query"), pattern, add)
+    for key, invocation, executor in (
+        (("invocation",), pattern.invocation, pattern.executor),
+        (("verify", "invocation"), pattern.verify.invocation, pattern.verify.kind),
+    ):
+        argv = invocation.get("argv") if executor == "command" and invocation else None
+        if isinstance(argv, list):
+            for index, message in injection_problems(argv):
+                add((*key, "argv", index), f"{'.'.join(key)}.argv[{index}]: {message}")
     sample = {name: _sample(spec) for name, spec in pattern.params.items()}
     for key, invocation, executor in (
         (("invocation",), pattern.invocation, pattern.executor),

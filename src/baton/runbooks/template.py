@@ -15,6 +15,7 @@ The context at run time is::
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -47,7 +48,9 @@ class TemplateError(InputError):
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
     """The one Jinja environment; built on first use, not at import."""
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.filters["shell_quote"] = lambda value: shlex.quote(str(value))
+    return env
 
 
 def single_expression(text: str) -> str | None:

@@ -26,6 +26,7 @@ from baton.runbooks.model import (
 )
 from baton.runbooks.pattern_params import check_params
 from baton.runbooks.problem import Problem, suggest
+from baton.runbooks.shell import injection_problems
 from baton.runbooks.template import (
     CONTEXT_NAMES,
     RUN_FIELDS,
@@ -201,6 +202,12 @@ class _Checker:
         if model is None:  # the model's Literal makes this unreachable today
             self.add((*base, "executor"), task.id, f"unknown executor '{task.executor}'")
             return
+        argv = task.params.get("argv") if task.executor == "command" else None
+        if isinstance(argv, list):
+            for index, message in injection_problems(argv):
+                self.add(
+                    (*base, "params", "argv", index), task.id, f"params.argv[{index}]: {message}"
+                )
         url = task.params.get("url") if task.executor == "http" else None
         literal = isinstance(url, str) and not under_template(task.params, ("url",))
         if literal and (problem := url_problem(str(url))):
