@@ -1,28 +1,35 @@
-"""Alert intake over HTTP: Baton's webhook vs a bare FastAPI echo, measured in the same run.
+"""Alert intake over HTTP: `baton serve` vs a bare FastAPI JSON echo, measured in one run.
 
-Everything is on 127.0.0.1, each server in its own process, served by uvicorn exactly as
-`baton serve` serves (one process, `log_config=None`, `access_log=False`, same loop and
-HTTP implementation, since both run from this venv).
+All traffic is on 127.0.0.1. Each server is its own process, served by uvicorn the way
+`baton serve` serves (one process, `log_config=None`, `access_log=False`; same loop and
+HTTP implementation, as both run from this venv).
 
-1. echo: a bare FastAPI POST that parses a JSON body and returns a small JSON; N clients
-   (httpx, keep-alive, one connection each) post the Alertmanager fixture for a while.
-2. baton: `baton serve` on a throwaway home (tests/server.py's ServerHome) with the
-   production sweep period (15 s, not the tests' 1 s):
-   a. the same N clients redeliver one Alertmanager delivery
-      (tests/fixtures/webhooks/alertmanager-firing.json); it is sent once before the clock
-      starts, so every timed response must say `deduplicated` (anything else fails);
-   b. alert -> first task started: NEW alert groups (distinct groupKey, fingerprint and
-      startsAt, routed to `web-restart`) posted one at a time on an otherwise idle
-      server. Latency = the run's first task's `started_at` as the server wrote it in
-      its database (UTC wall clock) minus the UTC wall clock taken just before the POST
-      was sent. The bench then reads the database read-only until that row is set and the
-      run has settled (waiting at its gate), then posts the next alert, so no alert
-      queues behind the previous one's run. No HTTP polling: it would load the server
-      it measures, and its poll period would round every figure up.
+1. Throughput, N keep-alive connections posting for a while (bounded by count and time):
+   - echo: a bare FastAPI `POST /echo` that parses the JSON body and returns a small JSON;
+   - baton dedup: the same Alertmanager delivery (tests/fixtures/webhooks/
+     alertmanager-firing.json, one alert) redelivered to `POST /v1/webhooks/alertmanager`.
+     It is delivered once before the clock starts, so every timed answer must say
+     `deduplicated` (any other answer fails the bench).
+   Both servers run side by side and the two loads alternate in short slices, so drift on
+   a shared machine hits both alike. Two clients are measured: `raw`, a minimal HTTP/1.1
+   keep-alive client (one thread, selectors; it checks every status and, for Baton, every
+   outcome), and `httpx` (one thread and one keep-alive `httpx.Client` per connection).
+   httpx spends about a millisecond of client CPU per request, so against the echo it
+   measures itself, not the server; the headline ratio is therefore the raw client's
+   (`--client httpx` makes it httpx's). Server CPU per request (from /proc) is printed
+   too: unlike req/s it barely moves when other processes share the cores.
+2. Alert -> first task started: NEW alert groups (distinct groupKey, fingerprint and
+   startsAt; alertname=HighErrorRate, routed to `web-restart`) posted one at a time.
+   Latency = the run's first task's `started_at`, as the server wrote it in its database
+   (UTC wall clock, same host), minus the UTC wall clock read just before the POST is
+   sent. After each answer the bench reads the database (read-only) until that row is
+   set and the run has settled at its gate, and only then posts the next alert: no alert
+   waits behind the previous one's run. Not measured by polling GET /v1/runs/{id}: that
+   would load the server being measured, and the poll period would round figures up.
+   The first alerts after start (the runbook's graph is compiled then) are warm-up.
 
-Client and servers share the machine's cores; each load phase prints the CPU the server
-process and this (client) process used, so a client-bound figure is visible as such.
-Last line: `ratio=<baton dedup alerts/s / echo req/s> p99_ms=<alert->first task p99>`.
+The home is tests/server.py's ServerHome with the production sweep period (15 s, not the
+tests' 1 s). Last line: `ratio=<baton dedup alerts/s / echo req/s> p99_ms=<p99>`.
 
     python bench/ingest.py [--clients 8] [--seconds 5] [--alerts 100] [--quick]
 """
@@ -32,7 +39,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import selectors
 import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -58,16 +67,22 @@ from tests.server import Server, ServerHome, free_port  # noqa: E402
 
 FIXTURE = REPO / "tests/fixtures/webhooks/alertmanager-firing.json"
 HOST = "127.0.0.1"
-MAX_REQUESTS = 500_000  # per load phase, whatever the duration
-SETTLE_TIMEOUT = 10.0  # seconds one new alert's run may take to start and settle
+AM_TOKEN = "am-token"  # ServerHome's throwaway webhook token
+MAX_REQUESTS = 200_000  # per load slice, whatever its duration
+DRAIN_SECONDS = 30.0  # after a slice's deadline, for answers still in flight
+SETTLE_SECONDS = 10.0  # one new alert's run may take this long to start and settle
+WARM_ALERTS = 3
 TICKS = os.sysconf("SC_CLK_TCK")
 
+# Check one answer (status, body): None if it is what the load expects, else a label.
+Check = Callable[[int, bytes], str | None]
 
-# ---- the echo server (run as `python bench/ingest.py --echo-port PORT`) -----------------
+
+# ---- the echo server (`python bench/ingest.py --echo-port PORT`) ------------------------
 
 
 def serve_echo(port: int) -> None:
-    """A bare FastAPI JSON echo served the way `baton serve` serves (cli/serve.py)."""
+    """A bare FastAPI JSON echo, served with `baton serve`'s uvicorn settings."""
     import uvicorn
 
     app = FastAPI()
@@ -132,97 +147,224 @@ class EchoServer:
             self.proc.wait(timeout=10)
 
 
-# ---- load: N keep-alive clients, bounded by count and time ------------------------------
+# ---- load: N keep-alive connections, bounded by count and time --------------------------
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc)."""
+    """User + system CPU of a process (all its threads) so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 @dataclass
 class Load:
+    """What the slices of one (client, server) pair added up to."""
+
     requests: int = 0
     seconds: float = 0.0
-    failures: Counter[str] = field(default_factory=Counter)
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    failures: Counter[str] = field(default_factory=Counter)
+    slices: list[float] = field(default_factory=list)  # req/s of each slice
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
-    def cpu(self) -> str:
-        return (
-            f"server cpu {self.server_cpu / self.seconds:.0%} of a core,"
-            f" client cpu {self.client_cpu / self.seconds:.0%}"
-        )
+    @property
+    def server_ms(self) -> float:
+        """Server CPU per request, ms."""
+        return self.server_cpu / self.requests * 1e3 if self.requests else float("nan")
+
+    def add(self, requests: int, seconds: float, server: float, client: float) -> None:
+        self.requests += requests
+        self.seconds += seconds
+        self.server_cpu += server
+        self.client_cpu += client
+        self.slices.append(requests / seconds)
 
 
-def load(
+def http_request(port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", f"Host: {HOST}:{port}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    lines += ["Content-Type: application/json", f"Content-Length: {len(body)}", "", ""]
+    return "\r\n".join(lines).encode() + body
+
+
+def raw_slice(
+    port: int, request: bytes, clients: int, seconds: float, check: Check, failures: Counter[str]
+) -> tuple[int, float]:
+    """One selector thread keeps `clients` connections busy: each sends its request again
+    as soon as the previous answer is complete (no pipelining). Stops sending at the
+    deadline (or after MAX_REQUESTS) and waits for the answers in flight.
+    Returns (answers, seconds from the first send to the last answer)."""
+    sel = selectors.DefaultSelector()
+    socks = []
+    for _ in range(clients):
+        sock = socket.create_connection((HOST, port), timeout=10)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        socks.append(sock)
+    try:
+        for sock in socks:  # one answered request each: connections are warm before timing
+            sel.register(sock, selectors.EVENT_READ, bytearray())
+            sock.sendall(request)
+        warm = _answers(sel, len(socks), time.monotonic() + 30, None, check, failures)
+        if warm != len(socks):
+            raise RuntimeError("raw client: warm-up answers missing")
+        sent = done = 0
+        began = time.monotonic()
+        deadline = began + seconds
+        for sock in socks:
+            sock.sendall(request)
+            sent += 1
+
+        def again(sock: socket.socket) -> bool:
+            nonlocal sent
+            if sent >= MAX_REQUESTS or time.monotonic() >= deadline:
+                return False
+            sock.sendall(request)
+            sent += 1
+            return True
+
+        done = _answers(sel, sent, deadline + DRAIN_SECONDS, again, check, failures)
+        elapsed = time.monotonic() - began
+        if done != sent:
+            raise RuntimeError(f"raw client: {sent - done} answers missing")
+        return done, elapsed
+    finally:
+        sel.close()
+        for sock in socks:
+            sock.close()
+
+
+def _answers(
+    sel: selectors.BaseSelector,
+    expected: int,
+    hard_deadline: float,
+    again: Callable[[socket.socket], bool] | None,
+    check: Check,
+    failures: Counter[str],
+) -> int:
+    """Read complete answers until none is outstanding; `again` may send one more."""
+    outstanding, done = expected, 0
+    while outstanding and time.monotonic() < hard_deadline:
+        for key, _ in sel.select(timeout=0.5):
+            sock: socket.socket = key.fileobj  # type: ignore[assignment]
+            buf: bytearray = key.data
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("raw client: the server closed a keep-alive connection")
+            buf += chunk
+            while True:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    break
+                head = bytes(buf[:end]).decode("latin-1").split("\r\n")
+                length = None
+                for line in head[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                if length is None:
+                    raise RuntimeError(f"raw client: no Content-Length in {head}")
+                if len(buf) < end + 4 + length:
+                    break
+                body = bytes(buf[end + 4 : end + 4 + length])
+                del buf[: end + 4 + length]
+                done += 1
+                outstanding -= 1
+                problem = check(int(head[0].split()[1]), body)
+                if problem:
+                    failures[problem] += 1
+                if again is not None and again(sock):
+                    outstanding += 1
+    return done
+
+
+def httpx_slice(
     url: str,
     body: bytes,
     headers: dict[str, str],
-    *,
     clients: int,
     seconds: float,
-    server_pid: int,
-    check: Callable[[httpx.Response], str | None],
-) -> Load:
-    """`clients` threads, each with its own keep-alive connection, post `body` to `url`
-    until `seconds` have passed or MAX_REQUESTS were sent; `check` names a bad answer."""
-    result = Load()
+    check: Check,
+    failures: Counter[str],
+) -> tuple[int, float]:
+    """`clients` threads, each with its own keep-alive httpx.Client (one connection)."""
     lock = threading.Lock()
-    start_gate = threading.Barrier(clients + 1)
-    per_client = MAX_REQUESTS // clients
+    ready = threading.Barrier(clients + 1)
     hdrs = {**headers, "Content-Type": "application/json"}
-    deadline = 0.0
+    per_client = MAX_REQUESTS // clients
+    total = [0]
+    deadline = [float("inf")]
 
     def client() -> None:
-        done, failures = 0, Counter[str]()
+        done, bad = 0, Counter[str]()
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         with httpx.Client(limits=limits, timeout=30) as http:
             http.post(url, content=body, headers=hdrs)  # connect and warm up, not counted
-            start_gate.wait()
-            while done < per_client and time.monotonic() < deadline:
+            ready.wait(timeout=60)
+            while done < per_client and time.monotonic() < deadline[0]:
                 try:
-                    problem = check(http.post(url, content=body, headers=hdrs))
+                    answer = http.post(url, content=body, headers=hdrs)
+                    problem = check(answer.status_code, answer.content)
                 except httpx.HTTPError as exc:
                     problem = type(exc).__name__
                 done += 1
                 if problem:
-                    failures[problem] += 1
+                    bad[problem] += 1
         with lock:
-            result.requests += done
-            result.failures.update(failures)
+            total[0] += done
+            failures.update(bad)
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + seconds + 3600  # set for real once all have connected
-    start_gate.wait(timeout=60)
+    ready.wait(timeout=60)
     began = time.monotonic()
-    deadline = began + seconds
-    server0, client0 = cpu_seconds(server_pid), time.process_time()
+    deadline[0] = began + seconds
     for t in threads:
-        t.join(timeout=seconds + 60)
-    result.seconds = time.monotonic() - began
-    result.server_cpu = cpu_seconds(server_pid) - server0
-    result.client_cpu = time.process_time() - client0
+        t.join(timeout=seconds + DRAIN_SECONDS)
     if any(t.is_alive() for t in threads):
-        raise RuntimeError("a load client did not stop")
-    return result
+        raise RuntimeError("an httpx client did not stop")
+    return total[0], time.monotonic() - began
 
 
-def ok_status(response: httpx.Response) -> str | None:
-    return None if response.status_code == 200 else f"HTTP {response.status_code}"
+@dataclass
+class Target:
+    name: str
+    port: int
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    pid: int
+    check: Check
 
 
-def deduplicated(response: httpx.Response) -> str | None:
-    if response.status_code != 200:
-        return f"HTTP {response.status_code}"
-    outcome = response.json()["outcome"]
+def run_slice(target: Target, kind: str, clients: int, seconds: float, into: Load) -> None:
+    server0, client0 = cpu_seconds(target.pid), time.process_time()
+    if kind == "raw":
+        request = http_request(target.port, target.path, target.body, target.headers)
+        n, elapsed = raw_slice(target.port, request, clients, seconds, target.check, into.failures)
+    else:
+        url = f"http://{HOST}:{target.port}{target.path}"
+        n, elapsed = httpx_slice(
+            url, target.body, target.headers, clients, seconds, target.check, into.failures
+        )
+    # CPU includes each slice's warm-up requests (one per connection): negligible.
+    server, client = cpu_seconds(target.pid) - server0, time.process_time() - client0
+    into.add(n, elapsed, server, client)
+
+
+def status_ok(status: int, body: bytes) -> str | None:
+    return None if status == 200 else f"HTTP {status}"
+
+
+def deduplicated(status: int, body: bytes) -> str | None:
+    if status != 200:
+        return f"HTTP {status}"
+    outcome = json.loads(body)["outcome"]
     return None if outcome == "deduplicated" else f"outcome {outcome}"
 
 
@@ -231,11 +373,12 @@ def deduplicated(response: httpx.Response) -> str | None:
 
 def new_alert(i: int, tag: str) -> dict[str, Any]:
     """A new alert group routed to `web-restart` (alertmanager alertname=HighErrorRate)."""
+    instance = f"web-{tag}-{i}"
     labels = {
         "alertname": "HighErrorRate",
         "severity": "critical",
         "service": "web",
-        "instance": f"web-{tag}-{i}",
+        "instance": instance,
     }
     return {
         "receiver": "baton",
@@ -244,19 +387,19 @@ def new_alert(i: int, tag: str) -> dict[str, Any]:
             {
                 "status": "firing",
                 "labels": labels,
-                "annotations": {"summary": f"error rate high on web-{i}"},
+                "annotations": {"summary": f"error rate high on {instance}"},
                 "startsAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
                 "endsAt": "0001-01-01T00:00:00Z",
                 "generatorURL": "http://prometheus.example.com:9090/graph",
                 "fingerprint": f"{tag}{i:08x}",
             }
         ],
-        "groupLabels": {"alertname": "HighErrorRate", "instance": labels["instance"]},
+        "groupLabels": {"alertname": "HighErrorRate", "instance": instance},
         "commonLabels": labels,
         "commonAnnotations": {},
         "externalURL": "http://alertmanager.example.com:9093",
         "version": "4",
-        "groupKey": f'{{}}:{{alertname="HighErrorRate", instance="{labels["instance"]}"}}',
+        "groupKey": f'{{}}:{{alertname="HighErrorRate", instance="{instance}"}}',
         "truncatedAlerts": 0,
     }
 
@@ -269,42 +412,39 @@ def db_time(text: str) -> float:
 @dataclass
 class Latency:
     start_ms: list[float] = field(default_factory=list)  # send -> first task started_at
-    answer_ms: list[float] = field(default_factory=list)  # send -> 2xx received
-    settle_ms: list[float] = field(default_factory=list)  # send -> run seen waiting
+    answer_ms: list[float] = field(default_factory=list)  # send -> 2xx answer read
+    settle_ms: list[float] = field(default_factory=list)  # send -> run seen settled
 
 
-def first_task_latency(server: Server, db_path: Path, n: int, tag: str) -> Latency:
+_FIRST = "SELECT MIN(started_at), COUNT(*) FROM task_executions WHERE run_id = ?"
+_STATUS = "SELECT status FROM runs WHERE id = ?"
+
+
+def first_task_latency(url: str, db_path: Path, n: int, tag: str) -> Latency:
     out = Latency()
-    headers = {"Authorization": "Bearer am-token", "Content-Type": "application/json"}
-    url = f"{server.url}/v1/webhooks/alertmanager"
+    headers = {"Authorization": f"Bearer {AM_TOKEN}", "Content-Type": "application/json"}
     reader = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
-    first = (
-        "SELECT MIN(started_at), COUNT(started_at), COUNT(*) FROM task_executions"
-        " WHERE run_id = ?"
-    )
     try:
-        with httpx.Client(timeout=30) as http:
-            http.get(f"{server.url}/healthz")  # the connection is open before the clock
+        with httpx.Client(base_url=url, timeout=30) as http:
+            http.get("/healthz")  # the connection is open before the first clock read
             for i in range(n):
                 body = json.dumps(new_alert(i, tag)).encode()
                 sent = time.time()
-                response = http.post(url, content=body, headers=headers)
+                response = http.post("/v1/webhooks/alertmanager", content=body, headers=headers)
                 answered = time.time()
                 response.raise_for_status()
                 answer = response.json()
                 if answer["outcome"] != "created":
-                    raise RuntimeError(f"alert {i}: expected created, got {answer}")
+                    raise RuntimeError(f"alert {i}: expected `created`, got {answer}")
                 run_id = answer["results"][0]["run_id"]
-                deadline = time.monotonic() + SETTLE_TIMEOUT
+                deadline = time.monotonic() + SETTLE_SECONDS
                 while True:
-                    started, _, tasks = reader.execute(first, (run_id,)).fetchone()
-                    (status,) = reader.execute(
-                        "SELECT status FROM runs WHERE id = ?", (run_id,)
-                    ).fetchone()
+                    started, tasks = reader.execute(_FIRST, (run_id,)).fetchone()
+                    (status,) = reader.execute(_STATUS, (run_id,)).fetchone()
                     if started is not None and tasks and status != "running":
                         break
                     if time.monotonic() > deadline:
-                        raise RuntimeError(f"run {run_id} did not settle: {status} {started}")
+                        raise RuntimeError(f"run {run_id} did not settle: {status}, {started}")
                     time.sleep(0.001)
                 settled = time.time()
                 out.start_ms.append((db_time(started) - sent) * 1e3)
@@ -316,100 +456,123 @@ def first_task_latency(server: Server, db_path: Path, n: int, tag: str) -> Laten
 
 
 def pct(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank, so p99 of 100 is the 99th value)."""
+    """Nearest-rank percentile: p99 of 100 values is the 99th smallest."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.4999)))
-    return ordered[rank - 1]
+    rank = min(len(ordered), max(1, -(-len(ordered) * p // 100)))
+    return ordered[int(rank) - 1]
 
 
 # ---- main -------------------------------------------------------------------------------
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
-    parser.add_argument("--seconds", type=float, default=5.0, help="per load phase")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per (client, server)")
+    parser.add_argument("--slices", type=int, default=5, help="alternations per client")
     parser.add_argument("--alerts", type=int, default=100, help="new alert groups")
-    parser.add_argument("--quick", action="store_true", help="1 s phases, 20 new alerts")
+    parser.add_argument(
+        "--client", choices=["raw", "httpx", "both"], default="both", help="load client(s)"
+    )
+    parser.add_argument("--quick", action="store_true", help="1 s of load each, 20 alerts")
     parser.add_argument("--echo-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_port:
         serve_echo(args.echo_port)
         return
     if args.quick:
-        args.seconds, args.alerts = min(args.seconds, 1.0), min(args.alerts, 20)
+        args.seconds, args.slices, args.alerts = min(args.seconds, 1.0), 2, min(args.alerts, 20)
+    kinds = ["raw", "httpx"] if args.client == "both" else [args.client]
+    slice_seconds = args.seconds / args.slices
     fixture = FIXTURE.read_bytes()
-    am = {"Authorization": "Bearer am-token"}
+    am = {"Authorization": f"Bearer {AM_TOKEN}"}
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="baton-bench-ingest-") as tmp, ExitStack() as stack:
         echo = EchoServer(Path(tmp) / "echo.log")
         stack.callback(echo.stop)
-        echo.start()
-        assert echo.proc is not None
-        echo_load = load(
-            f"{echo.url}/echo",
-            fixture,
-            {},
-            clients=args.clients,
-            seconds=args.seconds,
-            server_pid=echo.proc.pid,
-            check=ok_status,
-        )
-        echo.stop()
-
         home = ServerHome(Path(tmp) / "home", env={"BATON_SERVE_RECOVER_SECONDS": "15"})
-        server = Server(home)
-        stack.callback(server.stop)
-        server.start()
-        assert server.proc is not None
+        baton = Server(home)
+        stack.callback(baton.stop)
+        echo.start()
+        baton.start()
+        assert echo.proc is not None and baton.proc is not None
         with httpx.Client(timeout=30) as http:
             first = http.post(
-                f"{server.url}/v1/webhooks/alertmanager",
+                f"{baton.url}/v1/webhooks/alertmanager",
                 content=fixture,
                 headers={**am, "Content-Type": "application/json"},
             )
             first.raise_for_status()
-        dedup = load(
-            f"{server.url}/v1/webhooks/alertmanager",
-            fixture,
-            am,
-            clients=args.clients,
-            seconds=args.seconds,
-            server_pid=server.proc.pid,
-            check=deduplicated,
-        )
-        # a few alerts first: the runbook's graph is compiled on the first run
-        first_task_latency(server, home.settings.sqlite_path, 3, "warm")
-        latency = first_task_latency(server, home.settings.sqlite_path, args.alerts, "bench")
-        server.stop()
+        targets = {
+            "echo": Target("echo", echo.port, "/echo", fixture, {}, echo.proc.pid, status_ok),
+            "baton": Target(
+                "baton",
+                baton.port,
+                "/v1/webhooks/alertmanager",
+                fixture,
+                am,
+                baton.proc.pid,
+                deduplicated,
+            ),
+        }
+        loads = {(k, t): Load() for k in kinds for t in targets}
+        for _ in range(args.slices):  # alternate: drift hits both servers alike
+            for kind in kinds:
+                for name, target in targets.items():
+                    run_slice(target, kind, args.clients, slice_seconds, loads[kind, name])
+        echo.stop()
+        cold = first_task_latency(baton.url, home.settings.sqlite_path, WARM_ALERTS, "warm")
+        latency = first_task_latency(baton.url, home.settings.sqlite_path, args.alerts, "bench")
+        baton.stop()
 
-    if echo_load.failures or dedup.failures:
-        raise SystemExit(f"failed requests: echo {echo_load.failures} baton {dedup.failures}")
-    ratio = dedup.rate / echo_load.rate
+    failed = {f"{k}/{t}": dict(v.failures) for (k, t), v in loads.items() if v.failures}
+    if failed:
+        raise SystemExit(f"failed requests: {failed}")
+    head = kinds[0]
+    ratio = loads[head, "baton"].rate / loads[head, "echo"].rate
     p50, p99 = pct(latency.start_ms, 50), pct(latency.start_ms, 99)
+
     print(
-        f"loopback, {args.clients} keep-alive clients (httpx, one thread each),"
-        f" {args.seconds:g} s per load phase; uvicorn log_config=None access_log=False,"
-        f" 1 process; {os.cpu_count()} cpus shared by clients and server"
+        f"loopback; {args.clients} keep-alive connections; {args.seconds:g} s of load per"
+        f" client and server in {args.slices} alternating slices; uvicorn 1 process,"
+        f" log_config=None, access_log=False; {os.cpu_count()} cpus shared by clients and"
+        f" servers (load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)"
     )
-    print(f"first delivery: {first.json()['outcome']} (then every timed one deduplicated)")
-    print(f"{'what':<34} {'figure':>12}  notes")
+    print(f"fixture's first delivery: {first.json()['outcome']}; every timed one: deduplicated")
+    print()
+    print(f"{'client':<6} {'server':<12} {'req/s':>8} {'slices min-max':>15} {'server cpu':>11}")
+    print(f"{'':<6} {'':<12} {'':>8} {'':>15} {'ms/req':>11}  cpu used (of one core)")
+    for (kind, name), got in loads.items():
+        what = "echo" if name == "echo" else "baton dedup"
+        print(
+            f"{kind:<6} {what:<12} {got.rate:>8.0f} {min(got.slices):>7.0f}-{max(got.slices):<7.0f}"
+            f" {got.server_ms:>11.3f}  server {got.server_cpu / got.seconds:.0%},"
+            f" client {got.client_cpu / got.seconds:.0%}"
+        )
+    for kind in kinds:
+        e, b = loads[kind, "echo"], loads[kind, "baton"]
+        print(
+            f"{kind:<6} ratio dedup/echo: req/s {b.rate / e.rate:.2f};"
+            f" server cpu per request {e.server_ms / b.server_ms:.2f}"
+            f" (echo ms / baton ms: the ratio if both were cpu-bound)"
+        )
+    print()
     print(
-        f"{'echo req/s':<34} {echo_load.rate:>12.0f}  {echo_load.requests} req; {echo_load.cpu()}"
+        f"alert -> first task started, {len(latency.start_ms)} new alert groups one at a time"
+        f" (first task's started_at in the db, UTC, minus send time; {WARM_ALERTS} warm-up"
+        f" alerts before, the first {cold.start_ms[0]:.1f} ms)"
     )
-    print(f"{'baton dedup alerts/s':<34} {dedup.rate:>12.0f}  {dedup.requests} req; {dedup.cpu()}")
+    print(f"  p50 {p50:.1f} ms   p99 {p99:.1f} ms   max {max(latency.start_ms):.1f} ms")
     print(
-        f"{'alert->first task p50 ms':<34} {p50:>12.1f}  {len(latency.start_ms)} new groups,"
-        f" one at a time; started_at (db, UTC) - send time"
+        f"  webhook answered (intake committed): p50 {pct(latency.answer_ms, 50):.1f} ms,"
+        f" p99 {pct(latency.answer_ms, 99):.1f} ms;"
+        f" run settled at its gate: p50 {statistics.median(latency.settle_ms):.1f} ms"
     )
-    print(f"{'alert->first task p99 ms':<34} {p99:>12.1f}  max {max(latency.start_ms):.1f}")
-    print(
-        f"{'  of which POST answered p50/p99 ms':<34}"
-        f" {pct(latency.answer_ms, 50):>5.1f}/{pct(latency.answer_ms, 99):<6.1f}"
-        f"  intake commit + response; run settled p50"
-        f" {statistics.median(latency.settle_ms):.1f} ms"
-    )
-    print(f"{'ratio (dedup / echo)':<34} {ratio:>12.2f}  targets: ratio >= 0.5, p99 <= 50 ms")
+    print()
+    print(f"targets: ratio >= 0.5 ({head} client), p99 <= 50 ms")
     print(f"ratio={ratio:.2f} p99_ms={p99:.1f}")
 
 

@@ -451,7 +451,7 @@ def test_no_or_wrong_credentials_are_refused_and_nothing_is_stored(
         {},
         {"Authorization": f"Bearer {other}"},  # another source's token
         {"Authorization": f"Basic {TOKENS[source]}"},
-        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer"},
         {"Authorization": f"Bearer {TOKENS[source]}x"},
     ]
     before, counted = stored(server), rejected(server, source, "unauthenticated")
@@ -465,6 +465,21 @@ def test_no_or_wrong_credentials_are_refused_and_nothing_is_stored(
         assert TOKENS[source] not in response.text
     assert stored(server) == before
     assert rejected(server, source, "unauthenticated") == counted + len(attempts)
+
+
+def test_an_unauthenticated_malformed_body_is_401_and_not_audited(server: Server) -> None:
+    """Authentication comes first: a stranger cannot fill the audit trail with rejections."""
+    before = stored(server)
+    invalid = rejected(server, "alertmanager", "invalid")
+    for body in (b"{not json", b"[" * 10_000, b'{"version": "3"}'):
+        response = httpx.post(
+            f"{server.url}/v1/webhooks/alertmanager",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 401, response.text
+    assert stored(server) == before
+    assert rejected(server, "alertmanager", "invalid") == invalid
 
 
 def test_a_user_token_cannot_post_alerts_and_a_webhook_token_cannot_read(
@@ -499,16 +514,17 @@ def test_an_unknown_source_is_404(server: Server) -> None:
 # ---- malformed payloads -----------------------------------------------------------------
 
 
-def _fixture(name: str, change: Callable[[Any], Any]) -> bytes:
+def _fixture(name: str, change: Callable[[Any], object]) -> bytes:
+    """A fixture's JSON after `change` mutated it in place."""
     data = json.loads((FIXTURES / name).read_text())
-    changed = change(data)
-    return json.dumps(data if changed is None else changed).encode()
+    change(data)
+    return json.dumps(data).encode()
 
 
 MALFORMED: dict[str, tuple[str, bytes, str]] = {
     "alertmanager without version": (
         "alertmanager",
-        _fixture("alertmanager-firing.json", lambda d: d.pop("version") and None),
+        _fixture("alertmanager-firing.json", lambda d: d.pop("version")),
         "version",
     ),
     "alertmanager label that is a number": (
@@ -660,7 +676,8 @@ def test_an_info_alert_is_suppressed_but_kept_as_evidence(server: Server) -> Non
     marker = uuid.uuid4().hex[:8]
     before = stored(server)
     counted = metric(server, "baton_alert_outcomes_total", source="generic", outcome="suppressed")
-    response = post(server, "generic", web_down(marker, severity="info"))
+    alert = web_down(marker, severity="info", starts_at="2026-01-10T09:00:00Z")
+    response = post(server, "generic", alert)
     assert outcomes(response) == ["suppressed"]
     assert (
         metric(server, "baton_alert_outcomes_total", source="generic", outcome="suppressed")
@@ -674,7 +691,7 @@ def test_an_info_alert_is_suppressed_but_kept_as_evidence(server: Server) -> Non
     assert after["runs"] == before["runs"]
     assert after["alert_instances"] == before["alert_instances"] + 1
     # the same alert redelivered is recognised, not counted as a new episode
-    again = post(server, "generic", web_down(marker, severity="info"))
+    again = post(server, "generic", alert)
     assert outcomes(again) == ["deduplicated"]
 
 

@@ -32,6 +32,8 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 def respond(exc: BatonError) -> JSONResponse:
     field = exc.field if isinstance(exc, PayloadInvalid) else None
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status == 503 else None
+    if exc.status == 401:  # RFC 9110 15.5.2: a 401 names the scheme that would work
+        headers = {"WWW-Authenticate": 'Bearer realm="baton"'}
     return JSONResponse(error_body(exc.code, exc.message, field), exc.status, headers=headers)
 
 

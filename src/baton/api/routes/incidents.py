@@ -16,7 +16,7 @@ from baton.api.deps import (
     visible_incident,
 )
 from baton.api.schemas import IncidentIn, ReasonIn
-from baton.errors import Forbidden, NotFound
+from baton.errors import Conflict, Forbidden, NotFound
 from baton.store import incidents as incident_store
 from baton.store import runs as run_store
 from baton.store.models import AlertInstanceRow, IncidentRow, IncidentStateRow
@@ -87,6 +87,11 @@ def list_incidents(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
+    if cursor:  # another team's incident is no anchor either (the same 404 as an unknown id)
+        try:
+            visible_incident(svc, who, cursor)
+        except NotFound:
+            raise NotFound(f"cursor: no incident {cursor!r}") from None
     with svc.runtime.db.read() as session:
         rows = incident_store.list_incidents(
             session, teams=who.teams, status=status, before=cursor, limit=limit + 1
@@ -111,7 +116,14 @@ def declare(body: IncidentIn, svc: ServicesDep, who: Starter) -> dict[str, Any]:
     if loaded is None:
         raise NotFound(f"runbook: no runbook {body.runbook!r} in the routing directory")
     incident = body.incident
-    team = incident.team or loaded.runbook.owner
+    team: str | None = incident.team or loaded.runbook.owner
+    if incident.id is not None:
+        with svc.runtime.db.read() as session:
+            existing = session.get(IncidentStateRow, incident.id)
+        if existing is not None:  # a second run on it: the incident's own team decides
+            if not who.sees(existing.team):
+                raise Conflict(f"incident id {incident.id!r} is taken; leave `id` out")
+            team = existing.team
     if not who.sees(team):
         raise Forbidden(f"{who.user} cannot open incidents for team {team}")
     run_id = svc.runtime.runner.create(loaded, incident, requested_by=who.actor, inputs=body.inputs)

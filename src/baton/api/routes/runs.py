@@ -11,6 +11,7 @@ from baton.api.deps import CallerDep, Canceller, ServicesDep, visible_run
 from baton.api.schemas import ReasonIn
 from baton.domain.status import RunStatus
 from baton.errors import InputError, NotFound
+from baton.store import incidents as incident_store
 from baton.store import runs as run_store
 from baton.store.models import IncidentStateRow, RunRow
 from baton.store.shapes import event_json, run_json, task_json
@@ -41,7 +42,8 @@ def list_runs(
     with svc.runtime.db.read() as session:
         if cursor:
             anchor = session.get(RunRow, cursor)
-            if anchor is None:
+            # another team's run is no anchor either: it does not exist for this caller
+            if anchor is None or not who.sees(incident_store.team_of_run(session, run_id=cursor)):
                 raise NotFound(f"cursor: no run {cursor!r}")
             query = query.where(
                 (RunRow.created_at < anchor.created_at)
