@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="Mark the session cookie Secure (set it behind HTTPS)."
     )
+    access_log: bool = Field(
+        default=False,
+        description="Log every request as a JSON line (errors are always logged, with their "
+        "request id).",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body the API reads."
     )

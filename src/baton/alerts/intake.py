@@ -5,6 +5,7 @@ at all, and a 2xx is sent only after it is committed):
 
 1. the same firing episode seen before, or the alert is still
    firing from an earlier episode (a redelivery)                 → `deduplicated`
+   (a delivery made only of such alerts is answered from a read: no write, no audit)
 2. a resolved alert: the episode is marked resolved; once every
    alert of its incident is resolved, so is the incident          → `resolved`
 3. an open incident for its group, or for its fingerprint within
@@ -19,6 +20,7 @@ Every episode is recorded, whatever its outcome: a suppressed alert is evidence 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,22 +145,82 @@ class Intake:
         self.policy = policy
         self.maintenance = maintenance
         self.clock = clock
+        self._repeats: dict[tuple[str, str], int] = {}
+        self._repeats_lock = threading.Lock()
 
     def receive(self, delivery: Delivery, *, delivery_id: str | None = None) -> Report:
         """Apply one delivery in one transaction; a racing writer's conflict is retried."""
         delivery_id = delivery_id or f"dlv_{uuid.uuid4().hex[:12]}"
+        repeated = self._repeated(delivery, delivery_id)
+        if repeated is not None:
+            return repeated
+        # Routable alerts first: the others of their group then join the incident they open
+        # instead of standing apart as `no_route` because of their place in the payload.
+        order = sorted(
+            range(len(delivery.alerts)),
+            key=lambda n: self.routes.route(delivery.alerts[n]) is None,
+        )
         for attempt in range(3):
             try:
                 with self.db.write() as session:
                     report = Report(delivery_id)
-                    for alert in delivery.alerts:
-                        report.results.append(self._one(session, alert))
+                    done = {n: self._one(session, delivery.alerts[n]) for n in order}
+                    report.results = [done[n] for n in range(len(delivery.alerts))]
                     self._audit_delivery(session, delivery, report)
                 return report
             except IntegrityError:  # another process took the same group first: re-read
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _repeated(self, delivery: Delivery, delivery_id: str) -> Report | None:
+        """A delivery that would change nothing (every alert a known episode still in the
+        state it reports) is answered from a read, without taking the write lock: senders
+        re-send whole groups on every `repeat_interval`, and in a storm most deliveries are
+        these. They are counted in metrics, not written to the audit trail."""
+        if not delivery.alerts:
+            return None
+        report = Report(delivery_id)
+        matched: list[tuple[str, str]] = []
+        with self.db.read() as session:
+            for alert in delivery.alerts:
+                seen = session.get(AlertInstanceRow, (alert.source, alert.instance))
+                if alert.status == "firing":
+                    seen = seen or self._latest_firing(session, alert)
+                    if seen is None or seen.status != "firing":
+                        return None
+                    reason = seen.outcome
+                else:
+                    if seen is None or seen.status != "resolved":
+                        return None
+                    if self._latest_firing(session, alert) is not None:
+                        return None
+                    reason = "resolved"
+                matched.append((seen.source, seen.instance))
+                report.results.append(
+                    self._result(alert, Outcome.DEDUPLICATED, seen.incident_id, reason=reason)
+                )
+        with self._repeats_lock:
+            for key in matched:
+                self._repeats[key] = self._repeats.get(key, 0) + 1
+        return report
+
+    def flush_repeats(self) -> int:
+        """Add the redeliveries answered from a read to their episodes' delivery counts
+        (the server's sweep calls this; a crash loses at most one sweep's worth of counts,
+        which metrics have too). Returns how many episodes were updated."""
+        with self._repeats_lock:
+            counts, self._repeats = self._repeats, {}
+        if not counts:
+            return 0
+        now = self.clock()
+        with self.db.write() as session:
+            for (source, instance), n in counts.items():
+                row = session.get(AlertInstanceRow, (source, instance))
+                if row is not None:
+                    row.deliveries += n
+                    row.last_seen = now
+        return len(counts)
 
     # ---- one alert ----------------------------------------------------------------------
 

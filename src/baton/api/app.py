@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from baton.alerts.intake import AlertPolicy, Intake
 from baton.alerts.routing import load_routes
@@ -21,6 +20,7 @@ from baton.api import errors
 from baton.api.deps import Services
 from baton.api.identity import oidc_from
 from baton.api.metrics import Metrics
+from baton.api.middleware import Edge
 from baton.api.routes import audit, incidents, items, ops, patterns, runs, webhooks
 from baton.api.web import pages
 from baton.api.worker import RunWorker
@@ -61,6 +61,7 @@ def build_services(settings: Settings, runtime: Runtime | None = None) -> Servic
         threads=settings.serve_workers,
         sweep_seconds=settings.serve_recover_seconds,
         on_advanced=advanced,
+        also_sweep=intake.flush_repeats,
     )
     notes = [f"runbook not routed: {p}" for p in routes.problems]
     if not rt.runner.deps.directory.enforced:
@@ -100,36 +101,10 @@ def create_app(svc: Services) -> FastAPI:
         app.include_router(router)
     pages.mount_static(app)
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """A request id on every response and log line; latency by route template."""
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        began = time.perf_counter()
-        response = await call_next(request)
-        seconds = time.perf_counter() - began
-        route = _template(request)
-        svc.metrics.requests.labels(request.method, route, str(response.status_code)).observe(
-            seconds
-        )
-        response.headers["x-request-id"] = request_id
-        log.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "route": route,
-                "status": response.status_code,
-                "ms": round(seconds * 1000, 2),
-            },
-        )
-        return response
-
+    app.add_middleware(
+        Edge,
+        metrics=svc.metrics,
+        max_body=svc.settings.max_body_bytes,
+        access_log=svc.settings.access_log,
+    )
     return app
-
-
-def _template(request: Request) -> str:
-    """The route's path template (`/v1/runs/{run_id}`), so ids never explode label sets."""
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "(unmatched)"))

@@ -33,11 +33,13 @@ class RunWorker:
         threads: int,
         sweep_seconds: float,
         on_advanced: Callable[[str, RunStatus | None, float], None] | None = None,
+        also_sweep: Callable[[], object] | None = None,
     ) -> None:
         self.runtime = runtime
         self.threads = threads
         self.sweep_seconds = sweep_seconds
         self.on_advanced = on_advanced
+        self.also_sweep = also_sweep
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._queued: set[str] = set()
@@ -63,6 +65,11 @@ class RunWorker:
     def stop(self, grace: float) -> bool:
         """Take no more work; wait up to `grace` seconds for runs in flight. True if idle."""
         self._stopping.set()
+        if self.also_sweep is not None:
+            try:
+                self.also_sweep()
+            except Exception as exc:
+                log.error("last sweep failed: %s", exc)
         for _ in range(self.threads):
             self._queue.put(None)
         deadline = time.monotonic() + grace
@@ -145,6 +152,8 @@ class RunWorker:
                 mine = run_id in self._busy or run_id in self._queued
             if not mine:
                 self.submit(run_id)
+        if self.also_sweep is not None:
+            self.also_sweep()
         self.runtime.sign_checkpoint()
 
     def _sweep_loop(self) -> None:
