@@ -38,6 +38,7 @@ from baton.domain.alert import SEVERITY_RANK, Alert, Delivery
 from baton.domain.incident import Incident
 from baton.graph.runner import Runner
 from baton.policies.maintenance import MaintenanceCalendar
+from baton.store import alerts as alert_store
 from baton.store import audit
 from baton.store.db import Database
 from baton.store.models import AlertGroupRow, AlertInstanceRow, IncidentStateRow, utcnow
@@ -182,18 +183,23 @@ class Intake:
             return None
         report = Report(delivery_id)
         matched: list[tuple[str, str]] = []
-        with self.db.read() as session:
+        with self.db.peek() as conn:
             for alert in delivery.alerts:
-                seen = session.get(AlertInstanceRow, (alert.source, alert.instance))
+                seen = alert_store.episode(conn, source=alert.source, instance=alert.instance)
+                firing = (
+                    alert_store.latest_firing(
+                        conn, source=alert.source, fingerprint=alert.fingerprint
+                    )
+                    if alert.status == "resolved" or seen is None
+                    else None
+                )
                 if alert.status == "firing":
-                    seen = seen or self._latest_firing(session, alert)
+                    seen = seen or firing
                     if seen is None or seen.status != "firing":
                         return None
                     reason = seen.outcome
                 else:
-                    if seen is None or seen.status != "resolved":
-                        return None
-                    if self._latest_firing(session, alert) is not None:
+                    if seen is None or seen.status != "resolved" or firing is not None:
                         return None
                     reason = "resolved"
                 matched.append((seen.source, seen.instance))

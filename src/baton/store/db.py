@@ -155,6 +155,21 @@ class Database:
             return self._write_engine.begin()
         return _Transaction(self)
 
+    @contextmanager
+    def peek(self) -> Iterator[sql.Conn]:
+        """A connection for a few single-statement reads, with no transaction around them
+        (each statement sees a consistent snapshot on its own): the cheapest read there is,
+        for hot paths that only look (alert redeliveries)."""
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        raw = self._borrow()
+        try:
+            yield raw
+        finally:
+            self._idle.put(raw)
+
     def _borrow(self) -> sql.Raw:
         try:
             return self._idle.get_nowait()

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from baton.alerts import signatures
@@ -111,7 +112,7 @@ def _answer(report: Report) -> dict[str, Any]:
     description="Alertmanager (webhook v4), PagerDuty (v3 webhooks), Datadog (default "
     "template), Grafana (alerting webhook) or Baton's generic JSON; see docs/api.md.",
 )
-async def receive(source: str, request: Request, svc: ServicesDep) -> dict[str, Any]:
+async def receive(source: str, request: Request, svc: ServicesDep) -> JSONResponse:
     if source not in SOURCES:
         raise NotFound(f"no webhook source {source!r}; use one of {', '.join(SOURCES)}")
     src: Source = source
@@ -137,4 +138,4 @@ async def receive(source: str, request: Request, svc: ServicesDep) -> dict[str, 
         metrics.alert_outcomes.labels(src, result.outcome.value).inc()
     for run_id in report.started:
         svc.worker.submit(run_id)
-    return _answer(report)
+    return JSONResponse(_answer(report))
