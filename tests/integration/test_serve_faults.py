@@ -173,3 +173,40 @@ def test_oidc_bearer_tokens(tmp_path: Path, issuer: tuple[str, Any]) -> None:
         assert call(_token(key, preferred_username="bob", exp=int(time.time()) - 60)) == 401
         assert call(_token(other, preferred_username="bob")) == 401  # not the issuer's key
         assert call(_token(key, sub="bob")) == 401  # no preferred_username claim
+
+
+def test_the_cli_answers_on_the_same_home_while_the_server_runs(tmp_path: Path) -> None:
+    """One runner, one set of run locks, one audit trail: an approval typed at the terminal
+    moves a run the server started, and the server shows it finished."""
+    import subprocess
+    import sys
+
+    home = ServerHome(tmp_path / "home")
+    token = home.token("alice")
+    with Server(home) as server, server.client(token) as client:
+        started = client.post("/v1/webhooks/generic", json=ALERT, headers=AUTH).json()
+        run_id = started["results"][0]["run_id"]
+
+        def item() -> str | None:
+            items = client.get("/v1/items", params={"run": run_id}).json()["items"]
+            return items[0]["id"] if items else None
+
+        item_id = wait_for(item, timeout=20, what="the gate")
+        approved = subprocess.run(
+            [sys.executable, "-m", "baton.cli.main", "approve", str(item_id), "--as", "bob"],
+            env={k: v for k, v in home.env.items() if k != "BATON_ALLOW_UNVERIFIED_APPROVERS"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert approved.returncode == 0, approved.stderr
+
+        def finished() -> bool:
+            return client.get(f"/v1/runs/{run_id}").json()["run"]["status"] == "succeeded"
+
+        wait_for(finished, timeout=30, what="the server to show the run finished")
+        decisions = client.get(f"/v1/items/{item_id}").json()["decisions"]
+        assert [(d["actor"], d["verdict"]) for d in decisions] == [("human:bob", "approve")]
+        verify = client.get("/v1/audit/verify")  # alice is an admin: she may read the trail
+        assert verify.status_code == 200 and verify.json()["ok"] is True, verify.json()
