@@ -178,6 +178,12 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = Field(default=None, description="OIDC issuer (bearer JWTs).")
     oidc_audience: str | None = Field(default=None, description="Expected `aud` of JWTs.")
     oidc_jwks_url: str | None = Field(default=None, description="Where the issuer's keys are.")
+    oidc_client_id: str | None = Field(
+        default=None, description="OIDC client id for browser login (authorization code + PKCE)."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="OIDC client secret, for a confidential client."
+    )
     oidc_user_claim: str = Field(
         default="preferred_username", description="The claim that names the user."
     )

@@ -7,6 +7,7 @@ periodic sweep when it starts serving, and stops them (with a grace period) when
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from baton.api.deps import Services
 from baton.api.identity import oidc_from
 from baton.api.metrics import Metrics
 from baton.api.middleware import Edge
+from baton.api.oidc import OidcLogin
 from baton.api.routes import audit, incidents, items, ops, patterns, runs, webhooks
 from baton.api.web import pages
 from baton.api.worker import RunWorker
@@ -66,7 +68,10 @@ def build_services(settings: Settings, runtime: Runtime | None = None) -> Servic
     notes = [f"runbook not routed: {p}" for p in routes.problems]
     if not rt.runner.deps.directory.enforced:
         notes.append("no people directory: nobody can log in (baton init writes one)")
-    return Services(rt, worker, intake, metrics, oidc_from(settings), notes)
+    login = OidcLogin(settings, secrets.token_bytes(32)) if settings.oidc_client_id else None
+    return Services(
+        rt, worker, intake, metrics, oidc=oidc_from(settings), oidc_login=login, notes=notes
+    )
 
 
 def create_app(svc: Services) -> FastAPI:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from baton.alerts.intake import Intake
 from baton.api.identity import CSRF_HEADER, Identity, OidcVerifier, check_csrf, identify
 from baton.api.metrics import Metrics
+from baton.api.oidc import OidcLogin
 from baton.api.worker import RunWorker
 from baton.errors import Forbidden, NotFound
 from baton.policies.access import Caller, Permission
@@ -28,6 +29,7 @@ class Services:
     intake: Intake
     metrics: Metrics
     oidc: OidcVerifier | None = None
+    oidc_login: OidcLogin | None = None
     notes: list[str] = field(default_factory=list)
     """Start-up findings worth a look (runbooks that did not load), shown by /readyz."""
 

@@ -25,6 +25,7 @@ from fastapi.templating import Jinja2Templates
 
 from baton.api.deps import Services, ServicesDep, visible_incident, visible_run
 from baton.api.identity import SESSION_COOKIE, Identity, caller_for, check_csrf, identify
+from baton.api.oidc import FLOW_COOKIE, FLOW_SECONDS
 from baton.api.routes.incidents import incident_detail, incident_json
 from baton.api.routes.items import _item, answer, visible_items
 from baton.api.routes.patterns import pattern_json
@@ -129,8 +130,54 @@ def _safe_next(target: str) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/inbox") -> HTMLResponse:
-    return render(request, "login.html", None, next=_safe_next(next))
+def login_page(request: Request, svc: ServicesDep, next: str = "/inbox") -> HTMLResponse:
+    return render(
+        request, "login.html", None, next=_safe_next(next), oidc=svc.oidc_login is not None
+    )
+
+
+@router.get("/login/oidc")
+def login_oidc(request: Request, svc: ServicesDep, next: str = "/inbox") -> Response:
+    """To the identity provider; it sends the browser back to the callback below."""
+    if svc.oidc_login is None:
+        return render(request, "login.html", None, 404, error="OIDC login is not configured")
+    try:
+        url, flow = svc.oidc_login.start(_safe_next(next))
+    except BatonError as exc:
+        return render(request, "login.html", None, exc.status, error=exc.message, oidc=True)
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        FLOW_COOKIE,
+        flow,
+        max_age=FLOW_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=svc.settings.cookie_secure,
+        path="/login/oidc",
+    )
+    return response
+
+
+@router.get("/login/oidc/callback")
+def login_oidc_callback(
+    request: Request, svc: ServicesDep, code: str = "", state: str = "", error: str = ""
+) -> Response:
+    def refused(message: str, status: int = 401) -> Response:
+        page = render(request, "login.html", None, status, error=message, oidc=True)
+        page.delete_cookie(FLOW_COOKIE, path="/login/oidc")
+        return page
+
+    if svc.oidc_login is None:
+        return refused("OIDC login is not configured", 404)
+    if error or not code:
+        return refused(f"the identity provider did not log you in ({clean(error) or 'no code'})")
+    try:
+        user, target = svc.oidc_login.finish(code, state, request.cookies.get(FLOW_COOKIE))
+        response = _start_session(svc, Holder(user, None), "oidc", target)
+    except BatonError as exc:
+        return refused(exc.message, exc.status)
+    response.delete_cookie(FLOW_COOKIE, path="/login/oidc")
+    return response
 
 
 @router.post("/login")
