@@ -72,7 +72,8 @@ tasks:
     needs: [flag]
     executor: command
     params:
-      argv: ["{PY}", -c, "print('flag task {{{{ tasks.flag.status }}}}')"]
+      argv: ["{PY}", -c, "import sys; print('flag task', sys.argv[1])",
+             "{{{{ tasks.flag.status }}}}"]
 """
 )
 
