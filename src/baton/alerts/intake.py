@@ -152,7 +152,7 @@ class Intake:
     def receive(self, delivery: Delivery, *, delivery_id: str | None = None) -> Report:
         """Apply one delivery in one transaction; a racing writer's conflict is retried."""
         delivery_id = delivery_id or f"dlv_{uuid.uuid4().hex[:12]}"
-        repeated = self._repeated(delivery, delivery_id)
+        repeated = self.repeated(delivery, delivery_id)
         if repeated is not None:
             return repeated
         # Routable alerts first: the others of their group then join the incident they open
@@ -174,14 +174,14 @@ class Intake:
                     raise
         raise AssertionError("unreachable")
 
-    def _repeated(self, delivery: Delivery, delivery_id: str) -> Report | None:
+    def repeated(self, delivery: Delivery, delivery_id: str | None = None) -> Report | None:
         """A delivery that would change nothing (every alert a known episode still in the
         state it reports) is answered from a read, without taking the write lock: senders
         re-send whole groups on every `repeat_interval`, and in a storm most deliveries are
         these. They are counted in metrics, not written to the audit trail."""
         if not delivery.alerts:
             return None
-        report = Report(delivery_id)
+        report = Report(delivery_id or f"dlv_{uuid.uuid4().hex[:12]}")
         matched: list[tuple[str, str]] = []
         with self.db.peek() as conn:
             for alert in delivery.alerts:

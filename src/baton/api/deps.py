@@ -38,7 +38,8 @@ class Services:
         return self.runtime.settings
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """Async on purpose: a sync dependency costs every request a hop to the thread pool."""
     svc: Services = request.app.state.services
     return svc
 

@@ -155,6 +155,11 @@ class Database:
             return self._write_engine.begin()
         return _Transaction(self)
 
+    @property
+    def local(self) -> bool:
+        """An embedded database (a local SQLite file): a read never waits on a network."""
+        return self.engine.dialect.name == "sqlite"
+
     @contextmanager
     def peek(self) -> Iterator[sql.Conn]:
         """A connection for a few single-statement reads, with no transaction around them
