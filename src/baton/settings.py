@@ -137,6 +137,9 @@ class Settings(BaseSettings):
         description="Log every request as a JSON line (errors are always logged, with their "
         "request id).",
     )
+    incident_max_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest incident file `baton run` reads."
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body the API reads."
     )

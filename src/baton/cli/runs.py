@@ -83,7 +83,21 @@ def resume_orphans(rt: Runtime) -> None:
 
 
 def load_incident(path: Path) -> Incident:
-    """An incident from a JSON or YAML file; errors name the file and the field."""
+    """An incident from a JSON or YAML file; errors name the file and the field. A file over
+    `BATON_INCIDENT_MAX_BYTES` is refused before it is read (a 50 MB one took 30 s and
+    600 MB to parse, then was stored whole)."""
+    limit = get_settings().incident_max_bytes
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"incident file {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read incident file {path}: {exc}") from None
+    if size > limit:
+        raise InputError(
+            f"incident file {path} is {size} bytes; the limit is {limit} "
+            "(BATON_INCIDENT_MAX_BYTES): put bulky data (logs, dumps) where agents read it"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

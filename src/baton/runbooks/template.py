@@ -45,10 +45,36 @@ class TemplateError(InputError):
     code = "template_error"
 
 
+RENDER_LIMIT = 65536
+"""Characters a template may render to, and a string or list it may build: `{{ 'a' *
+100000000 }}` stored 100 MB in the audit trail. Values from data are not cut; a template
+that would exceed this fails with a clear error and nothing is stored."""
+
+
+class _Bounded(ImmutableSandboxedEnvironment):
+    """The sandbox, with `*` and `**` checked before they build something huge."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 64:
+            raise TemplateError(f"exponent {right} is too large for a template")
+        size = 0
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                    size = len(seq) * times
+        elif operator == "+" and isinstance(left, str | list | tuple):
+            size = len(left) + (len(right) if isinstance(right, str | list | tuple) else 0)
+        if size > RENDER_LIMIT:
+            raise TemplateError(f"the template builds {size} items; the limit is {RENDER_LIMIT}")
+        return super().call_binop(context, operator, left, right)
+
+
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
     """The one Jinja environment; built on first use, not at import."""
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = _Bounded(undefined=StrictUndefined, autoescape=False)
     env.filters["shell_quote"] = lambda value: shlex.quote(str(value))
     return env
 
@@ -73,9 +99,17 @@ def _fail(name: str, exc: Exception) -> TemplateError:
 
 
 def render(text: str, context: Mapping[str, Any], *, name: str = "<template>") -> str:
-    """Render `text` as a template to a string."""
+    """Render `text` as a template to a string of at most `RENDER_LIMIT` characters (a loop
+    cannot build more: the output is streamed and cut off)."""
     try:
-        return environment().from_string(text).render(dict(context))
+        parts: list[str] = []
+        size = 0
+        for chunk in environment().from_string(text).generate(dict(context)):
+            size += len(chunk)
+            if size > RENDER_LIMIT:
+                raise TemplateError(f"renders to more than {RENDER_LIMIT} characters")
+            parts.append(chunk)
+        return "".join(parts)
     except Exception as exc:  # a template may raise anything (ZeroDivisionError, ...)
         raise _fail(name, exc) from exc
 
