@@ -13,7 +13,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from baton.domain.text import printable
+from baton.domain.text import addresses_approver, printable, written_by_model
 from baton.store.audit import AuditEvent
 from baton.store.models import (
     DecisionRow,
@@ -112,9 +112,18 @@ def item_lines(content: dict[str, Any]) -> list[str]:
     """What an item shows a person, one line per fact: findings, the proposal (exactly what
     would run), its rationale and why it is gated, then any `shows` lines. Plain text: log
     and ticket text inside must never be read as markup."""
-    lines = [
-        f"{f['task']} ({f['produced_by']}): {f['summary']}" for f in content.get("findings", [])
-    ]
+    lines = []
+    for f in content.get("findings", []):
+        if written_by_model(f["produced_by"]):
+            # A model's words: marked as such, kept apart from the code-computed proposal.
+            lines.append(f"{f['task']} (written by model {f['produced_by']}): {f['summary']}")
+            if addresses_approver(str(f["summary"])):
+                lines.append(
+                    f"WARNING: {f['task']}'s model-written text addresses the approver; "
+                    "agents never decide: treat it as suspect"
+                )
+        else:
+            lines.append(f"{f['task']} ({f['produced_by']}): {f['summary']}")
     if proposal := content.get("proposal"):
         params = ", ".join(f"{k}={v}" for k, v in sorted(proposal["params"].items()))
         lines.append(f"proposed by {proposal['proposed_by']}: {proposal['pattern']} ({params})")

@@ -15,3 +15,23 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def printable(value: object) -> str:
     """`value` as text without terminal escapes or control characters (newlines, tabs stay)."""
     return _CONTROL.sub("", _ANSI.sub("", str(value if value is not None else "")))
+
+
+_TO_APPROVER = re.compile(
+    r"\b(ignore (all |any )?(previous|prior|above|earlier) (instructions|prompts?)|approve "
+    r"(this|it|now|immediately|the)|you (must|should|need to) approve|run [\w.]+ now|do not "
+    r"(reject|question|verify)|(system|admin) override)\b",
+    re.IGNORECASE,
+)
+OFFLINE = "offline"
+
+
+def written_by_model(produced_by: str | None) -> bool:
+    """A finding written by a language model (`openai:<model>`), not by the offline code."""
+    return bool(produced_by) and produced_by != OFFLINE
+
+
+def addresses_approver(text: str) -> bool:
+    """Text that speaks to the approver ("approve this", "ignore previous instructions"):
+    a finding never should; a proposal is computed by code, and a person decides."""
+    return bool(_TO_APPROVER.search(text))

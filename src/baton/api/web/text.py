@@ -7,16 +7,9 @@ text that speaks to the approver ("approve this", "ignore previous instructions"
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from baton.domain.text import printable
-
-_TO_APPROVER = re.compile(
-    r"\b(ignore (all |any )?(previous|prior|above) (instructions|prompts?)|approve (this|it|now|"
-    r"immediately)|you (must|should) approve|run [\w.]+ now|do not (reject|question))\b",
-    re.IGNORECASE,
-)
+from baton.domain.text import addresses_approver, printable, written_by_model
 
 
 def clean(value: object) -> str:
@@ -42,11 +35,8 @@ def model_words(text: Any, produced_by: str | None) -> dict[str, Any]:
     """A finding's words with who wrote them: code (offline) or a model, and whether they
     address the approver (they never should: a proposal is computed by code)."""
     shown = clean(text)
-    by_model = (
-        bool(produced_by) and "@" in str(produced_by) and not str(produced_by).endswith("@offline")
-    )
     return {
         "text": shown,
-        "by_model": by_model,
-        "addresses_approver": bool(_TO_APPROVER.search(shown)),
+        "by_model": written_by_model(produced_by),
+        "addresses_approver": addresses_approver(shown),
     }
