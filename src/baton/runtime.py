@@ -24,6 +24,7 @@ from baton.store.db import Database, open_database, prepare_sqlite
 from baton.store.locks import RunLocks
 from baton.tools.executors.base import Executor
 from baton.tools.executors.command import CommandExecutor
+from baton.tools.executors.dry_run import DryRun
 from baton.tools.executors.http import HttpExecutor
 from baton.tools.executors.wait import WaitExecutor
 
@@ -52,15 +53,18 @@ class Runtime:
 
 
 def build_executors(settings: Settings) -> dict[str, Executor]:
-    """The executors runbooks may name, registered in this one visible place."""
-    return {
+    """The executors runbooks may name, registered in this one visible place. In dry-run
+    mode the ones with effects outside Baton record their invocation instead."""
+    effects: dict[str, Executor] = {
         "command": CommandExecutor(output_limit_bytes=settings.output_limit_bytes),
         "http": HttpExecutor(
             allow_private=settings.http_allow_private,
             output_limit_bytes=settings.output_limit_bytes,
         ),
-        "wait": WaitExecutor(),
     }
+    if settings.dry_run:
+        effects = {name: DryRun(executor) for name, executor in effects.items()}
+    return {**effects, "wait": WaitExecutor()}
 
 
 def open_checkpointer(settings: Settings) -> tuple[SqliteSaver, sqlite3.Connection]:
@@ -105,6 +109,7 @@ def build_runtime(settings: Settings) -> Runtime:
             settings.people_path, unverified_ok=settings.allow_unverified_approvers
         ),
         agents=build_kit(settings),
+        dry_run=settings.dry_run,
     )
     runner = Runner(deps, saver, RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds))
     return Runtime(settings, db, runner, conn, signer)

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         description="How long a write waits for another writer before the database counts "
         "as busy (the API then answers 503 with Retry-After).",
     )
+    dry_run: bool = Field(
+        default=False,
+        description="Record command and http actions (the exact invocation) instead of "
+        "performing them; dry runs are never promotion evidence.",
+    )
     http_allow_private: bool = Field(
         default=False,
         description="Let the http executor reach loopback, link-local and private addresses.",

@@ -317,3 +317,23 @@ def test_unknown_pattern_and_bad_params_are_refused_before_anything_runs(
     with pytest.raises(NotFound, match="unknown pattern"):
         start(rt, files, RESTART.replace("pattern: svc.restart", "pattern: svc.nope"))
     assert effects(files) == 0
+
+
+def test_a_dry_run_pattern_is_approved_for_real_and_is_never_evidence(
+    pattern_settings: Settings, files: dict[str, str]
+) -> None:
+    """Dry-run mode (issue 12 item 11): the gate and its separation of duties are real, the
+    restart is only recorded, and the promotion ledger does not move."""
+    with build_runtime(pattern_settings.model_copy(update={"dry_run": True})) as dry:
+        run_id, status = start(dry, files)
+        assert status is RunStatus.WAITING
+        with pytest.raises(Forbidden):
+            dry.runner.answer(gate_of(dry, run_id), by=REQ, verdict="approve")
+        outcome = dry.runner.answer(gate_of(dry, run_id), by="human:alice", verdict="approve")
+        assert outcome.run_status is RunStatus.SUCCEEDED
+        assert effects(files) == 0
+        assert ledger(dry) == ("gated", 0)
+        with dry.db.read() as session:
+            kinds = [e.kind for e in run_store.timeline(session, run_id=run_id)]
+            assert pattern_store.pattern_runs(session, pattern_id="svc.restart") == []
+        assert "dry_run" in kinds

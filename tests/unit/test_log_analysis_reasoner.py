@@ -124,7 +124,10 @@ def test_a_refused_tool_is_a_note_not_a_crash(tmp_path: Path) -> None:
     assert any("logs.search" in n and "not allowed" in n for n in finding.notes)
 
 
-@pytest.mark.skipif(not LOGHUB.is_dir(), reason=f"LogHub data not found at {LOGHUB}")
+@pytest.mark.skipif(
+    not LOGHUB.is_dir(),
+    reason=f"LogHub-2k data sets not found at {LOGHUB} (the ../shared/loghub folder beside the checkout; CI lays it there)",
+)
 def test_hadoop_network_failure_points_at_failure_events(tmp_path: Path) -> None:
     """LogHub Hadoop-2k: a MapReduce job loses its network from about 18:05.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,9 +40,18 @@ class _Console(Console):
         super().print(*objects, **options)
 
 
+def _width(stream: Any) -> int | None:
+    """A terminal's own width; in a pipe or a log, wide enough that tables are not squeezed
+    to 80 columns (Rich's default there) and ids stay whole. `COLUMNS` wins either way."""
+    if os.environ.get("COLUMNS") or stream.isatty():
+        return None
+    return PIPE_WIDTH
+
+
+PIPE_WIDTH = 200
 # Messages never wrap (a log or a pipe gets one line per message); tables still fit.
-console = _Console(soft_wrap=True)
-err_console = _Console(stderr=True, soft_wrap=True)
+console = _Console(soft_wrap=True, width=_width(sys.stdout))
+err_console = _Console(stderr=True, soft_wrap=True, width=_width(sys.stderr))
 
 
 class _Options:

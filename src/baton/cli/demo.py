@@ -9,6 +9,7 @@ verified; the evidence pack is exported and verified offline.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from functools import partial
 from pathlib import Path
@@ -114,6 +115,7 @@ def demo(
     home: Path | None = typer.Option(None, "--home", help="Keep state here instead of a temp dir."),
 ) -> None:
     """Run an incident end to end: agents in parallel, a gate, a stand-in rollback, evidence."""
+    throwaway = home is None
     home = home or Path(tempfile.mkdtemp(prefix="baton-demo-"))
     settings = Settings(home=home, patterns_dir=stand_ins(home))
     loaded = load_runbook(runbook or shipped("runbooks/agent-triage.yaml"), open_catalog(settings))
@@ -147,9 +149,20 @@ def demo(
         pack = bundle.export(rt.db, signer, home / f"evidence-{run_id}.zip", run=run_id)
         checked = bundle.verify_bundle(pack.path, public_pem(signer.public))
         _say(f"evidence pack {pack.path}: {checked.message}")
-        console.print(f"run {run_id} [bold]{status}[/bold]; inspect it with:")
-        for command in (f"runs show {run_id}", "patterns list", "audit verify"):
-            _say(f"  BATON_HOME={home} BATON_PATTERNS_DIR={settings.patterns_dir} baton {command}")
+        if throwaway:
+            console.print(
+                f"run {run_id} [bold]{status}[/bold]; its throwaway home is removed "
+                "(keep it with --home DIR to inspect the run afterwards)"
+            )
+        else:
+            console.print(f"run {run_id} [bold]{status}[/bold]; inspect it with:")
+            for command in (f"runs show {run_id}", "patterns list", "audit verify"):
+                _say(
+                    f"  BATON_HOME={home} BATON_PATTERNS_DIR={settings.patterns_dir} "
+                    f"baton {command}"
+                )
+    if throwaway:
+        shutil.rmtree(home, ignore_errors=True)
     raise typer.Exit(0 if status is RunStatus.SUCCEEDED else 1)
 
 

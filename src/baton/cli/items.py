@@ -43,6 +43,8 @@ def pending(
                 else "nobody can answer until `baton init --user YOU` writes one"
             )
             err_console.print(f"warning: no people directory ({settings.people_path}): {state}")
+        if settings.dry_run:
+            err_console.print("note: dry run: approved actions are recorded, not performed")
         console.print(views.items_table(rows))
         for item, _ in rows:
             for line in views.item_lines(item.content):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -24,7 +25,7 @@ def validate(
         files.extend(
             sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
         )
-    results = []
+    results: list[dict[str, Any]] = []
     failed = False
     catalog = open_catalog(get_settings())
     for file in files:
@@ -57,6 +58,15 @@ def validate(
     if not files:
         err_console.print("error: no runbook files found")
         failed = True
+    elif not as_json:
+        bad = [r for r in results if not r["ok"]]
+        count = sum(len(r["problems"]) for r in bad)
+        summary = (
+            f"{len(files)} file(s): {len(bad)} invalid, {count} problem(s)"
+            if bad
+            else f"{len(files)} file(s) ok"
+        )
+        (err_console if bad else console).print(summary, highlight=False, markup=False)
     if failed:
         raise typer.Exit(1)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -116,6 +117,7 @@ def serve(
     from baton.api.app import build_services, create_app
 
     configure_logging()
+    throwaway = demo and home is None
     settings = demo_settings(home, port) if demo else get_settings()
     lines = seed_demo(settings) if demo else []
     svc = build_services(settings)
@@ -138,6 +140,8 @@ def serve(
         server.run()
     finally:
         svc.runtime.close()
+        if throwaway:  # the demo's home was made for this process: leave nothing behind
+            shutil.rmtree(settings.home, ignore_errors=True)
     if not server.started:
         raise ConfigError(f"could not listen on {host}:{port} (in use, or not allowed)")
 

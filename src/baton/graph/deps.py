@@ -25,3 +25,5 @@ class EngineDeps:
     directory: Directory = field(default_factory=Directory)
     agents: AgentKit | None = None
     """Tools and reasoners for agent tasks (None: runbooks with agent tasks cannot run)."""
+    dry_run: bool = False
+    """Actions are recorded, not performed (`tools.executors.dry_run`); no promotion evidence."""

@@ -449,19 +449,29 @@ class PatternTask:
         proposal, mode = record.proposal, record.mode
         status = TaskStatus.SUCCEEDED if outcome is Outcome.CLEAN else TaskStatus.FAILED
         with self.deps.db.write() as session:
-            record_outcome(
-                session,
-                loaded=record.loaded,
-                context=self.conditions,
-                run_id=self.run_id,
-                task_id=self.task.id,
-                incident_id=str(self.incident.get("id")),
-                mode=mode,
-                outcome=outcome,
-                agreement=record.agreement,
-                approved_by=record.by,
-                proposal_hash=proposal.hash,
-            )
+            if self.deps.dry_run:  # nothing ran: not evidence for (or against) promotion
+                run_store.add_event(
+                    session,
+                    run_id=self.run_id,
+                    task_id=self.task.id,
+                    kind="dry_run",
+                    actor=self.actor,
+                    detail={"pattern": record.loaded.pattern.id, "outcome": outcome.value},
+                )
+            else:
+                record_outcome(
+                    session,
+                    loaded=record.loaded,
+                    context=self.conditions,
+                    run_id=self.run_id,
+                    task_id=self.task.id,
+                    incident_id=str(self.incident.get("id")),
+                    mode=mode,
+                    outcome=outcome,
+                    agreement=record.agreement,
+                    approved_by=record.by,
+                    proposal_hash=proposal.hash,
+                )
             run_store.transition_task(
                 session,
                 run_id=self.run_id,

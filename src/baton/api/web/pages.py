@@ -86,6 +86,7 @@ def render(
             "who": ident.caller if ident else None,
             "csrf": ident.csrf if ident else None,
             "seq": getattr(request.state, "seq", None),
+            "dry_run": request.app.state.services.settings.dry_run,
         }
         | context,
         status_code=status,
