@@ -9,15 +9,13 @@ from typing import Self
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from baton import parts
 from baton.agents.kit import build_kit
 from baton.errors import StorageError
 from baton.evidence import checkpoints
-from baton.evidence.keys import Signer, load_signer
+from baton.evidence.keys import Signer
 from baton.graph.deps import EngineDeps
 from baton.graph.runner import Runner
-from baton.policies.freeze import load_calendar
-from baton.policies.people import load_directory
-from baton.runbooks.catalog import open_catalog
 from baton.settings import Settings
 from baton.store import audit
 from baton.store.db import Database, open_database, prepare_sqlite
@@ -97,17 +95,15 @@ def checkpoint_after_runs(db: Database, signer: Signer | None) -> Callable[[str]
 def build_runtime(settings: Settings) -> Runtime:
     db = open_database(settings)
     saver, conn = open_checkpointer(settings)
-    signer = load_signer(settings.signing_key_path)
+    signer = parts.signer(settings)
     deps = EngineDeps(
         db=db,
         executors=build_executors(settings),
         retry_backoff_seconds=settings.retry_backoff_seconds,
         after_run=checkpoint_after_runs(db, signer),
-        catalog=open_catalog(settings),
-        freeze=load_calendar(settings.freeze_path),
-        directory=load_directory(
-            settings.people_path, unverified_ok=settings.allow_unverified_approvers
-        ),
+        catalog=parts.catalog(settings),
+        freeze=parts.freeze_calendar(settings),
+        directory=parts.directory(settings),
         agents=build_kit(settings),
         dry_run=settings.dry_run,
     )

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from baton import parts
 from baton.alerts.intake import AlertPolicy, Intake
 from baton.alerts.routing import load_routes
 from baton.api import errors
@@ -27,7 +28,6 @@ from baton.api.routes import audit, incidents, items, ops, patterns, runs, webho
 from baton.api.web import pages
 from baton.api.worker import RunWorker
 from baton.domain.status import RunStatus
-from baton.policies.maintenance import load_maintenance
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import runs as run_store
@@ -45,7 +45,7 @@ def build_services(settings: Settings, runtime: Runtime | None = None) -> Servic
         flap_count=settings.alert_flap_count,
         flap_window=timedelta(seconds=settings.alert_flap_seconds),
     )
-    intake = Intake(rt.db, rt.runner, routes, policy, load_maintenance(settings.maintenance_path))
+    intake = Intake(rt.db, rt.runner, routes, policy, parts.maintenance_calendar(settings))
     metrics = Metrics(rt.db)
 
     def advanced(run_id: str, status: RunStatus | None, seconds: float) -> None:

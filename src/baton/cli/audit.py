@@ -7,10 +7,11 @@ from pathlib import Path
 
 import typer
 
+from baton import parts
 from baton.cli.app import console, err_console, open_db, print_json, shown
 from baton.errors import ConfigError, InputError
 from baton.evidence import bundle, checkpoints
-from baton.evidence.keys import Signer, init_keys, load_public, load_signer, public_path
+from baton.evidence.keys import Signer, public_path
 from baton.settings import get_settings
 from baton.store.db import ensure_home, open_database_readonly
 
@@ -25,7 +26,7 @@ def keys_init(
     """Create the Ed25519 key pair (private key mode 0600) under $BATON_HOME/keys."""
     settings = get_settings()
     ensure_home(settings.home)
-    signer = init_keys(settings.signing_key_path, force=force)
+    signer = parts.new_signer(settings, force=force)
     console.print(
         f"created {settings.signing_key_path} (key id {signer.key_id});"
         f" share {public_path(settings.signing_key_path)} with whoever verifies evidence",
@@ -45,8 +46,7 @@ def verify(
     Reads only: it works on a read-only copy of a home, as an auditor has it.
     """
     settings = get_settings()
-    pub = public_path(settings.signing_key_path)
-    key = load_public(pub.read_bytes(), source=str(pub)) if pub.exists() else None
+    key = parts.public_key(settings)
     anchored = checkpoints.read_anchor(anchor) if anchor is not None else None
     db = open_database_readonly(settings)
     try:
@@ -78,7 +78,7 @@ def verify(
 
 def _signer() -> Signer:
     settings = get_settings()
-    signer = load_signer(settings.signing_key_path)
+    signer = parts.signer(settings)
     if signer is None:
         raise ConfigError(f"no signing key at {settings.signing_key_path}: run `baton keys init`")
     return signer

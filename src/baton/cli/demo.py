@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from baton import parts
 from baton.cli import views
 from baton.cli.app import console, shown
 from baton.cli.follow import follow
@@ -25,8 +26,7 @@ from baton.domain import actor
 from baton.domain.status import ItemKind, RunStatus
 from baton.errors import Forbidden
 from baton.evidence import bundle
-from baton.evidence.keys import init_keys, load_signer, public_pem
-from baton.runbooks.catalog import open_catalog
+from baton.evidence.keys import public_pem
 from baton.runbooks.loader import load_runbook
 from baton.settings import Settings, shipped
 from baton.store import items as item_store
@@ -118,13 +118,13 @@ def demo(
     throwaway = home is None
     home = home or Path(tempfile.mkdtemp(prefix="baton-demo-"))
     settings = Settings(home=home, patterns_dir=stand_ins(home))
-    loaded = load_runbook(runbook or shipped("runbooks/agent-triage.yaml"), open_catalog(settings))
+    loaded = load_runbook(runbook or shipped("runbooks/agent-triage.yaml"), parts.catalog(settings))
     incident = load_incident(shipped("runbooks/data/itsm/incident-checkout.yaml"))
     console.rule("[bold]Baton demo[/bold]")
     _say(f"state in {home} (SQLite; throwaway); reasoner: offline (no network, no API key)")
     home.mkdir(parents=True, exist_ok=True)
     (home / "people.yaml").write_text(PEOPLE)
-    signer = load_signer(settings.signing_key_path) or init_keys(settings.signing_key_path)
+    signer = parts.signer_or_new(settings)
     load_data(settings)
     detected = f"{incident.detected_at:%Y-%m-%d %H:%M} UTC"
     _say(f"incident {incident.id}: {incident.title} (detected {detected})")

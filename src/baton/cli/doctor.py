@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import typer
 
+from baton import parts
 from baton.cli.app import console, open_db, print_json
 from baton.errors import BatonError
 from baton.settings import Settings, get_settings
@@ -30,27 +31,21 @@ def _database(settings: Settings) -> str:
 
 
 def _signing_key(settings: Settings) -> str:
-    from baton.evidence.keys import load_signer
-
-    signer = load_signer(settings.signing_key_path)
+    signer = parts.signer(settings)
     if signer is None:
         raise BatonError(f"no signing key at {settings.signing_key_path}: run `baton keys init`")
     return f"key {signer.key_id}"
 
 
 def _catalog(settings: Settings) -> str:
-    from baton.runbooks.catalog import open_catalog
-
-    catalog = open_catalog(settings)
+    catalog = parts.catalog(settings)
     if not len(catalog):
         raise BatonError("no pattern catalog found (BATON_PATTERNS_DIR or ./runbooks/patterns)")
     return f"{len(catalog)} patterns from {catalog.source}"
 
 
 def _people(settings: Settings) -> str:
-    from baton.policies.people import load_directory
-
-    directory = load_directory(settings.people_path)
+    directory = parts.directory(settings)
     if not directory.enforced:
         raise BatonError(
             f"no people directory at {settings.people_path}: approver roles are NOT checked"
@@ -59,10 +54,9 @@ def _people(settings: Settings) -> str:
 
 
 def _freeze(settings: Settings) -> str:
-    from baton.policies.freeze import load_calendar
     from baton.store.models import utcnow
 
-    calendar = load_calendar(settings.freeze_path)
+    calendar = parts.freeze_calendar(settings)
     active = [w.name for w in calendar.windows if w.start <= utcnow() < w.end]
     now = f", active now: {', '.join(active)}" if active else ""
     return f"{len(calendar.windows)} windows{now}"

@@ -8,13 +8,14 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from baton import parts
 from baton.cli.app import console, open_db, print_json
 from baton.cli.runs import parse_pairs, user_actor
 from baton.errors import InputError, NotFound
 from baton.graph.promotion import ledger_lines
 from baton.policies.context import context_key, describe_context
 from baton.policies.promotion import Ledger, requirements
-from baton.runbooks.catalog import Catalog, LoadedPattern, open_catalog
+from baton.runbooks.catalog import Catalog, LoadedPattern
 from baton.settings import get_settings
 from baton.store import patterns as pattern_store
 
@@ -24,7 +25,7 @@ patterns_app = typer.Typer(
 
 
 def _catalog() -> Catalog:
-    return open_catalog(get_settings())
+    return parts.catalog(get_settings())
 
 
 def _agreement(value: float | None) -> str:
@@ -154,11 +155,10 @@ def evidence(
 ) -> None:
     """Export the signed evidence pack for a pattern's promotion in one context."""
     from baton.evidence import bundle
-    from baton.evidence.keys import load_signer
 
     loaded = _catalog().require(pattern_id)
     wanted = _context_of(loaded, context)
-    signer = load_signer(get_settings().signing_key_path)
+    signer = parts.signer(get_settings())
     if signer is None:
         raise InputError("no signing key: run `baton keys init` first")
     with open_db() as db:
@@ -266,12 +266,11 @@ def signoff(
     their own evidence.
     """
     from baton.graph.signoff import sign_off_line
-    from baton.policies.people import load_directory
 
     by = user_actor(user)
     loaded = _catalog().require(pattern_id)
     wanted = _context_of(loaded, context)
-    directory = load_directory(get_settings().people_path)
+    directory = parts.directory(get_settings())
     with open_db() as db:
         after = sign_off_line(
             db, loaded=loaded, context=wanted, by=by, comment=comment, directory=directory

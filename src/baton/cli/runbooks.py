@@ -7,9 +7,9 @@ from typing import Any
 
 import typer
 
+from baton import parts
 from baton.cli.app import console, err_console, print_json, shown
 from baton.errors import BatonError, RunbookInvalid
-from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
 from baton.runbooks.schema import json_schema
 from baton.settings import get_settings
@@ -27,7 +27,7 @@ def validate(
         )
     results: list[dict[str, Any]] = []
     failed = False
-    catalog = open_catalog(get_settings())
+    catalog = parts.catalog(get_settings())
     for file in files:
         try:
             loaded = load_runbook(file, catalog)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from baton import parts
 from baton.cli import views
 from baton.cli.app import console, err_console, open_db, open_runtime, print_json, shown
 from baton.cli.follow import follow, render, task_order
@@ -22,7 +23,6 @@ from baton.domain import actor
 from baton.domain.incident import Incident
 from baton.domain.status import RunStatus
 from baton.errors import InputError, flat, one_line
-from baton.runbooks.catalog import open_catalog
 from baton.runbooks.loader import load_runbook
 from baton.settings import Settings, get_settings
 from baton.store import shapes
@@ -150,7 +150,7 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON when it stops."),
 ) -> None:
     """Execute a runbook for an incident; exits when the run finishes or waits on people."""
-    loaded = load_runbook(runbook, open_catalog(get_settings()))
+    loaded = load_runbook(runbook, parts.catalog(get_settings()))
     incident_obj = load_incident(incident)
     requested_by = user_actor(user)
     values = parse_pairs(inputs, "input")

@@ -71,17 +71,15 @@ def demo_settings(home: Path | None, port: int) -> Settings:
 
 def seed_demo(settings: Settings) -> list[str]:
     """An incident waiting at a gate, and login links; returns the lines to print."""
-    from baton.evidence.keys import init_keys, load_signer
-    from baton.runbooks.catalog import open_catalog
+    from baton import parts
     from baton.runbooks.loader import load_runbook
     from baton.runtime import build_runtime
     from baton.store import credentials
     from baton.store.credentials import Holder
 
-    if load_signer(settings.signing_key_path) is None:
-        init_keys(settings.signing_key_path)
+    parts.signer_or_new(settings)
     load_data(settings)
-    loaded = load_runbook(shipped("runbooks/agent-triage.yaml"), open_catalog(settings))
+    loaded = load_runbook(shipped("runbooks/agent-triage.yaml"), parts.catalog(settings))
     incident = load_incident(shipped("runbooks/data/itsm/incident-checkout.yaml"))
     with build_runtime(settings) as rt:
         run_id = rt.runner.create(loaded, incident, requested_by="human:demo-requester")

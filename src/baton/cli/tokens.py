@@ -8,10 +8,10 @@ from datetime import timedelta
 import typer
 from rich.table import Table
 
+from baton import parts
 from baton.cli.app import console, err_console, open_db, print_json
 from baton.cli.runs import user_actor
 from baton.errors import InputError
-from baton.policies.people import load_directory
 from baton.settings import get_settings
 from baton.store import audit, credentials
 from baton.store.credentials import Holder
@@ -43,7 +43,7 @@ def parse_lifetime(text: str) -> timedelta:
 
 
 def _known(user: str) -> None:
-    directory = load_directory(get_settings().people_path)
+    directory = parts.directory(get_settings())
     if not directory.enforced:
         err_console.print(
             "warning: no people directory yet; the server lets nobody in until "

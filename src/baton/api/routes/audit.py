@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import FileResponse
 
+from baton import parts
 from baton.api.deps import Auditor, ServicesDep
 from baton.api.routes.patterns import _remove
 from baton.errors import InputError
 from baton.evidence import bundle, checkpoints
-from baton.evidence.keys import load_public, public_path
 from baton.store import audit
 from baton.store.shapes import event_json
 
@@ -38,8 +38,7 @@ def events(
 
 @router.get("/verify", summary="Walk the hash chain and check the latest signed checkpoint")
 def verify(svc: ServicesDep, who: Auditor) -> dict[str, Any]:
-    pub = public_path(svc.settings.signing_key_path)
-    key = load_public(pub.read_bytes(), source=str(pub)) if pub.exists() else None
+    key = parts.public_key(svc.settings)
     with svc.runtime.db.read() as session:
         report = checkpoints.check(session, key)
     chain = report.chain
