@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from baton.domain.answer import Settled
 from baton.domain.status import ItemKind, ItemStatus, RunStatus, Stage, TaskStatus
 from baton.errors import Conflict, InputError
 from baton.graph.items import open_staged_item
@@ -123,17 +124,18 @@ def record_answer(
     if verdict == "approve" and not answer.break_glass and len(approvals) < item.min_approvals:
         return False
     status, reason, output = _verdict(kind, answer, values, approvals)
-    settled: dict[str, Any] = {"status": status.value, "reason": reason, "by": by}
-    if answer.choice is not None:
-        settled["choice"] = answer.choice
-    if item.stage == Stage.GATE and verdict == "approve":
-        settled |= {
-            "approved_by": approvals,
-            "approved_hash": item.content.get("proposal_hash"),
-            "changes": changes or None,
-            "changed": bool(changes),
-            "break_glass": answer.break_glass,
-        }
+    gate_approval = item.stage == Stage.GATE and verdict == "approve"
+    settled = Settled(
+        status=status,
+        reason=reason,
+        by=by,
+        choice=answer.choice,
+        approved_by=approvals if gate_approval else [],
+        approved_hash=item.content.get("proposal_hash") if gate_approval else None,
+        changes=(changes or None) if gate_approval else None,
+        changed=bool(changes) if gate_approval else False,
+        break_glass=answer.break_glass if gate_approval else False,
+    )
     item_store.answer_item(session, item=item, answer=settled)
     if answer.break_glass:
         _open_review(session, item, by, answer.comment or "")

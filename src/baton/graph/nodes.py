@@ -22,6 +22,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
 from baton.domain import actor
+from baton.domain.answer import Settled
 from baton.domain.status import ItemKind, TaskStatus
 from baton.graph.actions import Step, perform
 from baton.graph.agent_tasks import AgentStep
@@ -148,19 +149,19 @@ def _await_person(
     """Conclude from a person's recorded answer, or park the task on a pending item."""
     with deps.db.read() as session:
         item = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id)
-    if item is not None and item.answer is not None:
-        return _resolved(task_id, runbook.task(task_id).on_failure, item.answer)
+    answer = item_store.settled(item)
+    if answer is not None:
+        return _resolved(task_id, runbook.task(task_id).on_failure, answer)
     with deps.db.write() as session:
         open_item(session, run_id=run_id, runbook=runbook, task_id=task_id, kind=kind)
     return _update(task_id, TaskStatus.WAITING)
 
 
-def _resolved(task_id: str, on_failure: str, answer: dict[str, Any]) -> dict[str, Any]:
+def _resolved(task_id: str, on_failure: str, answer: Settled) -> dict[str, Any]:
     """The state update for an answered item (the answer is already in the database)."""
-    status = TaskStatus(answer["status"])
-    update = _update(task_id, status, choice=answer.get("choice"))
-    if status is TaskStatus.FAILED and on_failure != "continue":
-        update["halt"] = f"task {task_id}: {answer.get('reason') or 'failed'}"
+    update = _update(task_id, answer.status, choice=answer.choice)
+    if answer.failed and on_failure != "continue":
+        update["halt"] = f"task {task_id}: {answer.reason or 'failed'}"
     return update
 
 

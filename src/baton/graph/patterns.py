@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from baton.domain import actor
+from baton.domain.answer import Settled
 from baton.domain.envelope import ActionResult
 from baton.domain.status import ItemKind, ItemStatus, Stage, TaskStatus
 from baton.graph.actions import Step, perform
@@ -81,7 +82,7 @@ class PatternTask:
             started = (
                 ledger.latest_entry(session, run_id=self.run_id, task_id=self.task.id) is not None
             )
-            gate_answer = None if gate is None else gate.answer
+            gate_answer = item_store.settled(gate)
             gate_status = None if gate is None else gate.status
             gate_id = None if gate is None else gate.id
         self.incident: dict[str, Any] = context["incident"]
@@ -101,15 +102,15 @@ class PatternTask:
         elif gate_id is not None:
             if gate_answer is None:
                 return Conclusion(TaskStatus.WAITING)
-            if TaskStatus(gate_answer["status"]) is TaskStatus.FAILED:
+            if gate_answer.failed:
                 return self._rejected(loaded, proposal, gate_answer)
             approved = self._approved(loaded, executor, proposal, gate_answer)
             if approved is None:
                 return Conclusion(TaskStatus.FAILED, "refused to execute what was not approved")
             proposal = approved
-            mode = Mode.BREAK_GLASS if gate_answer.get("break_glass") else Mode.GATED
-            agreement = Agreement.CHANGED if gate_answer.get("changed") else Agreement.UNCHANGED
-            approved_by = list(gate_answer.get("approved_by", []))
+            mode = Mode.BREAK_GLASS if gate_answer.break_glass else Mode.GATED
+            agreement = Agreement.CHANGED if gate_answer.changed else Agreement.UNCHANGED
+            approved_by = list(gate_answer.approved_by)
             if gate_status == ItemStatus.ANSWERED:
                 # Consumed: the task runs now. Its `running` status is what tells recovery to
                 # re-enter it if the process dies before the action's result is recorded.
@@ -291,32 +292,30 @@ class PatternTask:
                 requested_by=proposal.content["proposed_by"],
             )
 
-    def _rejected(
-        self, loaded: LoadedPattern, proposal: Proposal, answer: dict[str, Any]
-    ) -> Conclusion:
-        reason = str(answer.get("reason") or "rejected")
-        if answer.get("expired"):
+    def _rejected(self, loaded: LoadedPattern, proposal: Proposal, answer: Settled) -> Conclusion:
+        reason = answer.reason or "rejected"
+        if answer.expired:
             return self._finish(TaskStatus.FAILED, reason)
         record = Approval(loaded, proposal, Mode.GATED, Agreement.REJECTED, [])
         return self._outcome(Outcome.REJECTED, reason, None, record)
 
     def _approved(
-        self, loaded: LoadedPattern, executor: Any, proposal: Proposal, answer: dict[str, Any]
+        self, loaded: LoadedPattern, executor: Any, proposal: Proposal, answer: Settled
     ) -> Proposal | None:
         """What runs: the proposal as shown (it must still hash to what was approved) with
         the approver's recorded changes applied; otherwise refuse, and record the refusal."""
         refusal = None
-        if proposal.hash != answer.get("approved_hash"):
+        if proposal.hash != answer.approved_hash:
             refusal = (
                 "what would run now does not match what was approved "
-                f"(approved {answer.get('approved_hash')}, now {proposal.hash})"
+                f"(approved {answer.approved_hash}, now {proposal.hash})"
             )
-        elif answer.get("changes"):
+        elif answer.changes:
             try:
                 return build_proposal(
                     loaded,
                     executor,
-                    {**proposal.params, **answer["changes"]},
+                    {**proposal.params, **answer.changes},
                     rationale=proposal.content["rationale"],
                     context=proposal.content["context"],
                     evidence=proposal.content["evidence"],
@@ -335,7 +334,7 @@ class PatternTask:
                 actor=self.actor,
                 detail={
                     "reason": refusal,
-                    "approved_hash": answer.get("approved_hash"),
+                    "approved_hash": answer.approved_hash,
                     "about_to_run_hash": proposal.hash,
                     "about_to_run": proposal.content,
                     "severity": "high",
@@ -427,14 +426,14 @@ class PatternTask:
                     stage=VERIFY,
                 )
                 return None
-            if item.answer is None:
+            answer = item_store.settled(item)
+            if answer is None:
                 return None
-            answer = item.answer
-        passed = TaskStatus(answer["status"]) is TaskStatus.SUCCEEDED
+        passed = answer.status is TaskStatus.SUCCEEDED
         return passed, {
             "kind": "human",
-            "by": answer.get("by"),
-            "error": None if passed else answer.get("reason"),
+            "by": answer.by,
+            "error": None if passed else answer.reason,
         }
 
     # ---- conclusions --------------------------------------------------------------------

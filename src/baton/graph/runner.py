@@ -19,6 +19,7 @@ from langgraph.types import Command
 from sqlalchemy.orm import Session
 
 from baton.domain import actor
+from baton.domain.answer import Settled
 from baton.domain.incident import Incident
 from baton.domain.status import ItemStatus, RunStatus, TaskStatus
 from baton.errors import BatonError, Conflict, Forbidden, InputError, RunLocked
@@ -415,7 +416,7 @@ class Runner:
             item_store.answer_item(
                 session,
                 item=item,
-                answer={"status": TaskStatus.FAILED.value, "reason": reason, "expired": True},
+                answer=Settled(status=TaskStatus.FAILED, reason=reason, expired=True),
             )
             run_store.transition_task(
                 session,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from baton.domain.answer import Settled
 from baton.domain.status import ItemKind, ItemStatus
 from baton.errors import NotFound
 from baton.store import sql
@@ -96,11 +97,16 @@ def add_decision(
     return row
 
 
-def answer_item(session: Session, *, item: PendingItemRow, answer: dict[str, Any]) -> None:
+def answer_item(session: Session, *, item: PendingItemRow, answer: Settled) -> None:
     """Fix the value the graph will be resumed with; the graph may not have consumed it yet."""
     item.status = ItemStatus.ANSWERED
-    item.answer = answer
+    item.answer = answer.stored()
     item.answered_at = utcnow()
+
+
+def settled(item: PendingItemRow | None) -> Settled | None:
+    """The item's answer as the graph resumes with it, or None while nobody has answered."""
+    return None if item is None else Settled.of(item.answer)
 
 
 def get_item_for_task(
