@@ -22,7 +22,6 @@ from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
 from baton.domain import actor
-from baton.domain.answer import Settled
 from baton.domain.status import ItemKind, TaskStatus
 from baton.graph.actions import Step, perform
 from baton.graph.agent_tasks import AgentStep
@@ -32,7 +31,7 @@ from baton.graph.items import open_item
 from baton.graph.patterns import PatternTask
 from baton.graph.rules import Verdict, precheck
 from baton.graph.state import RunState, TaskState
-from baton.runbooks.model import ActionTask, AgentTask, DecisionTask, Runbook
+from baton.runbooks.model import ActionTask, AgentTask, AnyTask, DecisionTask, Runbook
 from baton.runbooks.shell import option_injections
 from baton.runbooks.template import TemplateError, evaluate, render_value
 from baton.store import items as item_store
@@ -85,7 +84,6 @@ def _conclude(
     status: TaskStatus,
     reason: str | None,
     *,
-    halt: str | None = None,
     output: dict[str, Any] | None = None,
     by: str = actor.SYSTEM,
     choice: str | None = None,
@@ -101,24 +99,26 @@ def _conclude(
             error=reason if status is TaskStatus.FAILED else None,
             detail={"reason": reason} if reason else None,
         )
-    update = _update(task_id, status, choice=choice)
-    if halt:
-        update["halt"] = halt
+    return _update(task_id, status, choice=choice)
+
+
+def _ended(
+    task: AnyTask, status: TaskStatus, reason: str | None = None, *, choice: str | None = None
+) -> dict[str, Any]:
+    """The state update for a task that ended. The one halt rule: a failure stops the run
+    unless the task says `on_failure: continue` (`human` hands the failure to a person
+    before it gets here)."""
+    update = _update(task.id, status, choice=choice)
+    if status is TaskStatus.FAILED and task.on_failure != "continue":
+        update["halt"] = f"task {task.id} failed: {reason or 'no reason given'}"
     return update
 
 
 def _fail(
     deps: EngineDeps, runbook: Runbook, run_id: str, task_id: str, error: str
 ) -> dict[str, Any]:
-    halts = runbook.task(task_id).on_failure != "continue"
-    return _conclude(
-        deps,
-        run_id,
-        task_id,
-        TaskStatus.FAILED,
-        error,
-        halt=f"task {task_id} failed: {error}" if halts else None,
-    )
+    _conclude(deps, run_id, task_id, TaskStatus.FAILED, error)
+    return _ended(runbook.task(task_id), TaskStatus.FAILED, error)
 
 
 def _gatekeep(
@@ -151,18 +151,10 @@ def _await_person(
         item = item_store.get_item_for_task(session, run_id=run_id, task_id=task_id)
     answer = item_store.settled(item)
     if answer is not None:
-        return _resolved(task_id, runbook.task(task_id).on_failure, answer)
+        return _ended(runbook.task(task_id), answer.status, answer.reason, choice=answer.choice)
     with deps.db.write() as session:
         open_item(session, run_id=run_id, runbook=runbook, task_id=task_id, kind=kind)
     return _update(task_id, TaskStatus.WAITING)
-
-
-def _resolved(task_id: str, on_failure: str, answer: Settled) -> dict[str, Any]:
-    """The state update for an answered item (the answer is already in the database)."""
-    update = _update(task_id, answer.status, choice=answer.choice)
-    if answer.failed and on_failure != "continue":
-        update["halt"] = f"task {task_id}: {answer.reason or 'failed'}"
-    return update
 
 
 def action_node(
@@ -221,10 +213,7 @@ def action_node(
         if outcome.in_doubt or to_human:
             return _await_person(deps, runbook, run_id, task.id, ItemKind.FALLBACK)
         error = outcome.result.error if outcome.result else "failed"
-        update = _update(task.id, TaskStatus.FAILED)
-        if task.on_failure == "fail":
-            update["halt"] = f"task {task.id} failed: {error}"
-        return update
+        return _ended(task, TaskStatus.FAILED, error)
 
     return guarded(task.id, needs, successors, body)
 
@@ -296,10 +285,7 @@ def pattern_node(
             if end.fallback:
                 return _await_person(deps, runbook, run_id, task.id, ItemKind.FALLBACK)
             return _update(task.id, TaskStatus.WAITING)
-        update = _update(task.id, end.status)
-        if end.status is TaskStatus.FAILED and task.on_failure != "continue":
-            update["halt"] = f"task {task.id} failed: {end.reason}"
-        return update
+        return _ended(task, end.status, end.reason)
 
     return guarded(task.id, needs, successors, body)
 
@@ -314,9 +300,6 @@ def agent_node(
         if skipped is not None:
             return skipped
         status = AgentStep(deps, task, run_id).visit()
-        update = _update(task.id, status)
-        if status is TaskStatus.FAILED and task.on_failure != "continue":
-            update["halt"] = f"task {task.id}: the manual investigation failed"
-        return update
+        return _ended(task, status, "the manual investigation failed")
 
     return guarded(task.id, needs, successors, body)
