@@ -476,3 +476,19 @@ def test_every_page_is_labelled_named_and_saved_as_a_screenshot(
         "dashboard.png",
     ]
     assert all(p.stat().st_size > 0 for p in saved)
+
+
+def test_a_draft_answer_survives_live_updates(
+    server: Server, browser: Browser, api: httpx.Client, contexts: list[BrowserContext]
+) -> None:
+    """Found by a probe: an update elsewhere re-rendered the gate page and emptied the
+    approver's comment and changed parameters while they read the evidence."""
+    _, run_id, _ = fire(server, "draft check")
+    item = gate_of(api, run_id)
+    page = log_in(browser, server, contexts, "bob")
+    page.goto(f"/items/{item}")
+    page.fill("#comment", "checked the deploy diff")
+    page.locator("h1").click()  # focus leaves the field: only the draft protects it now
+    fire(server, "another alert, another team's business")  # the audit trail grows
+    expect(page.locator("#stale")).to_be_visible(timeout=15_000)
+    expect(page.locator("#comment")).to_have_value("checked the deploy diff")

@@ -13,7 +13,7 @@ from baton.errors import Conflict, InputError
 from baton.graph.items import open_staged_item
 from baton.graph.proposal import is_secret_param
 from baton.policies.people import Directory
-from baton.policies.sod import Answerer, Ask, check_answer
+from baton.policies.sod import Answerer, Ask, check_answer, proposers
 from baton.runbooks.catalog import Catalog
 from baton.runbooks.inputs import resolve_values
 from baton.runbooks.model import DecisionTask, HumanTask, Runbook
@@ -76,12 +76,10 @@ def record_answer(
         allowed = " or ".join(sorted(VERDICTS[kind]))
         raise InputError(f"item {item.id} is a {kind} item: answer it with {allowed}")
     earlier = item_store.decisions(session, item_id=item.id)
-    proposers = {item.requested_by, run.requested_by} if kind is ItemKind.APPROVAL else set()
-    if kind is ItemKind.REVIEW:
-        proposers = {item.requested_by}  # who broke the glass does not review it
+    asked_by = proposers(kind.value, item.requested_by, run.requested_by)
     roles_held = check_answer(
         Answerer(by, answer.break_glass and verdict == "approve", answer.comment),
-        Ask(kind.value, frozenset(proposers), tuple(item.roles), tuple(d.actor for d in earlier)),
+        Ask(kind.value, asked_by, tuple(item.roles), tuple(d.actor for d in earlier)),
         directory,
     )
     if answer.break_glass and verdict != "approve":

@@ -34,6 +34,25 @@ class Ask:
     earlier: tuple[str, ...]
 
 
+def proposers(kind: str, item_requested_by: str, run_requested_by: str) -> frozenset[str]:
+    """Who may not answer because they asked: for an approval, whoever proposed the action
+    (an agent, say) and whoever started the run; for a break-glass review, who broke it."""
+    if kind == "approval":
+        return frozenset({item_requested_by, run_requested_by})
+    if kind == "review":
+        return frozenset({item_requested_by})
+    return frozenset()
+
+
+def may_answer(who: str, ask: Ask, directory: Directory) -> bool:
+    """`check_answer` as a yes/no, for inboxes that list what a person may answer."""
+    try:
+        check_answer(Answerer(who), ask, directory)
+    except (Conflict, Forbidden, InputError):
+        return False
+    return True
+
+
 def check_answer(who: Answerer, ask: Ask, directory: Directory) -> list[str]:
     """Raise if `who` may not answer; return the roles that qualified them (for the audit)."""
     if not actor.is_human(who.by):

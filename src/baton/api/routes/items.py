@@ -16,35 +16,54 @@ from baton.api.schemas import ChoiceIn, CompletionIn, DecisionIn
 from baton.domain.status import ItemStatus
 from baton.errors import NotFound
 from baton.policies.access import Caller, Permission
+from baton.policies.people import Directory
+from baton.policies.sod import Ask, may_answer, proposers
 from baton.store import incidents as incident_store
 from baton.store import items as item_store
-from baton.store.models import PendingItemRow, utcnow
+from baton.store import runs as run_store
+from baton.store.models import DecisionRow, PendingItemRow, utcnow
 from baton.store.shapes import item_json
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
 
 
-def answerable(item: PendingItemRow, who: Caller) -> bool:
-    """Would the caller be let in to answer this item (roles; not their own request)?"""
+def answerable(
+    item: PendingItemRow,
+    run_requested_by: str,
+    earlier: list[DecisionRow],
+    who: Caller,
+    directory: Directory,
+) -> bool:
+    """Would the caller's answer be accepted: the answer path's own separation-of-duties
+    check (proposers, the run's requester, roles, a second answer), asked ahead."""
     if not who.may(Permission.ANSWER) or item.status != ItemStatus.PENDING:
         return False
-    if item.kind == "approval" and item.requested_by == who.actor:
-        return False
-    return not item.roles or bool(set(item.roles) & who.roles)
+    ask = Ask(
+        item.kind,
+        proposers(item.kind, item.requested_by, run_requested_by),
+        tuple(item.roles),
+        tuple(d.actor for d in earlier),
+    )
+    return may_answer(who.actor, ask, directory)
 
 
 def visible_items(
     svc: Services, who: Caller, *, status: str | None, run_id: str | None
 ) -> list[dict[str, Any]]:
+    directory = svc.runtime.runner.deps.directory
     with svc.runtime.db.read() as session:
         rows = item_store.list_items(session, status=status, run_id=run_id)
         teams = {r.run_id: incident_store.team_of_run(session, run_id=r.run_id) for r in rows}
-        shaped = [
-            item_json(r, item_store.decisions(session, item_id=r.id))
-            | {"answerable": answerable(r, who)}
-            for r in rows
-            if who.sees(teams[r.run_id])
-        ]
+        requesters = {
+            r.run_id: run_store.get_run(session, run_id=r.run_id).requested_by for r in rows
+        }
+        shaped = []
+        for r in rows:
+            if not who.sees(teams[r.run_id]):
+                continue
+            earlier = item_store.decisions(session, item_id=r.id)
+            fits = answerable(r, requesters[r.run_id], earlier, who, directory)
+            shaped.append(item_json(r, earlier) | {"answerable": fits})
     return shaped
 
 
@@ -69,8 +88,13 @@ def _item(svc: Services, who: Caller, item_id: str) -> dict[str, Any]:
         except NotFound:
             raise NotFound(f"no pending item {item_id!r}") from None
         run_id = row.run_id
-        shaped = item_json(row, item_store.decisions(session, item_id=item_id))
-        shaped["answerable"] = answerable(row, who)
+        earlier = item_store.decisions(session, item_id=item_id)
+        requester = run_store.get_run(session, run_id=run_id).requested_by
+        shaped = item_json(row, earlier)
+        shaped["answerable"] = answerable(
+            row, requester, earlier, who, svc.runtime.runner.deps.directory
+        )
+        shaped["run_requested_by"] = requester
     try:
         visible_run(svc, who, run_id)
     except NotFound:

@@ -295,10 +295,12 @@ def _why_not(item: dict[str, Any], who: Caller) -> list[str]:
     if not who.may(Permission.ANSWER):
         roles = ", ".join(sorted(who.roles)) or "none"
         reasons.append(f"your roles ({roles}) may read items but not answer them")
-    if item["kind"] == "approval" and item["requested_by"] == who.actor:
+    if item["kind"] == "approval" and who.actor in (item["requested_by"], item["run_requested_by"]):
         reasons.append(
             "you requested this run, and nobody approves their own request (separation of duties)"
         )
+    if any(d["actor"] == who.actor for d in item["decisions"]):
+        reasons.append("you have already answered it")
     if item["roles"] and not set(item["roles"]) & who.roles:
         reasons.append(f"it needs one of the roles {', '.join(item['roles'])}")
     return reasons or ["you are not one of the people this item waits for"]
