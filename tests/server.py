@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -174,3 +175,11 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def use_login_link(client: httpx.Client, secret: str) -> httpx.Response:
+    """Open a one-time login link as a browser does: the page, then its Continue button."""
+    page = client.get(f"/login/link/{secret}")
+    found = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+    assert found, page.text
+    return client.post(f"/login/link/{secret}", data={"login_csrf": found.group(1)})

@@ -336,11 +336,17 @@ def test_a_resolution_for_an_alert_never_seen_firing_creates_nothing(
     assert incident_id is None
     assert reason is not None and "before it was ever seen firing" in reason
     assert counts(runtime) == before
-    assert instances(runtime, ["fp-ghost"]) == {}
+    assert instances(runtime, ["fp-ghost"])["fp-ghost"].status == "resolved"
 
-    # and it poisons nothing: the alert firing later is news
-    fired = only(intake.receive(delivery("ghost", [am_alert("fp-ghost")])))
-    assert fired[0] is Outcome.CREATED
+    # The same episode's "firing" arriving late (out of order) is over, not news: it must
+    # not open an incident that nothing would ever close (found by a probe).
+    late = only(intake.receive(delivery("ghost", [am_alert("fp-ghost")])))
+    assert late[0] is Outcome.DEDUPLICATED and late[1] is None
+    assert counts(runtime) == before
+
+    # A new episode of the alert (a later start) is news.
+    again = am_alert("fp-ghost", starts=T0 + timedelta(minutes=30))
+    assert only(intake.receive(delivery("ghost", [again])))[0] is Outcome.CREATED
 
 
 def test_severity_below_the_threshold_and_unrouted_alerts_open_nothing(

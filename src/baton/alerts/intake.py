@@ -289,7 +289,14 @@ class Intake:
         self, session: Session, alert: Alert, seen: AlertInstanceRow | None, now: datetime
     ) -> AlertResult:
         if seen is None:
+            # Remembered, so that this episode's late "firing" (senders retry out of order)
+            # is recognised as over instead of opening an incident nothing will close.
             reason = "resolved before it was ever seen firing: nothing to close"
+            self._record(session, alert, Outcome.DEDUPLICATED, None, reason, now)
+            session.flush()
+            episode = session.get(AlertInstanceRow, (alert.source, alert.instance))
+            assert episode is not None
+            episode.status, episode.resolved_at = "resolved", alert.ends_at or now
             return self._result(alert, Outcome.DEDUPLICATED, reason=reason)
         seen.deliveries += 1
         seen.last_seen = now

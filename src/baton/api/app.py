@@ -90,9 +90,11 @@ def create_app(svc: Services) -> FastAPI:
         summary="Incident runbooks with approval gates and an evidence trail.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # our own /docs (web/pages.py): FastAPI's loads its assets from a CDN
+        redoc_url=None,
     )
     app.state.services = svc
-    errors.install(app)
+    errors.install(app, page=pages.error_page)
     for router in (
         ops.router,
         webhooks.router,

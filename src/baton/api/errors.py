@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -42,32 +43,56 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(body)"
 
 
-def install(app: FastAPI) -> None:
+ErrorPage = Callable[[Request, int, str, str], Response]
+"""Renders an error for a person (the web app); JSON is for everything else."""
+
+
+def _for_person(request: Request) -> bool:
+    path = request.url.path
+    return not path.startswith(("/v1/", "/metrics", "/healthz", "/readyz", "/openapi")) and (
+        "text/html" in request.headers.get("accept", "")
+    )
+
+
+def install(app: FastAPI, page: ErrorPage | None = None) -> None:
+    def answer(request: Request, body: JSONResponse, code: str, message: str) -> Response:
+        if page is not None and _for_person(request):
+            return page(request, body.status_code, code, message)
+        return body
+
     @app.exception_handler(BatonError)
-    async def _baton(request: Request, exc: BatonError) -> JSONResponse:
-        return respond(exc)
+    async def _baton(request: Request, exc: BatonError) -> Response:
+        return answer(request, respond(exc), exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = _where(tuple(first.get("loc", ())))
-        return JSONResponse(error_body("input_error", f"{field}: {first.get('msg')}", field), 422)
+        message = f"{field}: {first.get('msg')}"
+        body = JSONResponse(error_body("input_error", message, field), 422)
+        return answer(request, body, "input_error", message)
 
     @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
-            exc.status_code, "http_error"
-        )
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        code = {
+            400: "input_error",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+        }.get(exc.status_code, "http_error")
+        body = JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+        return answer(request, body, code, str(exc.detail))
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(sqlite3.OperationalError)
-    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+    async def _busy(request: Request, exc: Exception) -> Response:
         orig = getattr(exc, "orig", None) or exc
         log.warning("database unavailable: %s", orig)
-        return respond(Unavailable(f"the database is busy or down ({orig}); retry"))
+        error = Unavailable(f"the database is busy or down ({orig}); retry")
+        return answer(request, respond(error), error.code, error.message)
 
     @app.exception_handler(DBAPIError)
-    async def _storage(request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _storage(request: Request, exc: DBAPIError) -> Response:
         log.error("database error: %s", exc.orig)
-        return respond(StorageError(f"the database refused: {exc.orig}"))
+        error = StorageError(f"the database refused: {exc.orig}")
+        return answer(request, respond(error), error.code, error.message)

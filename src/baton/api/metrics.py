@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from baton.domain.status import ItemKind, RunStatus
 from baton.store.db import Database
 from baton.store.models import PendingItemRow, RunRow
 
@@ -30,17 +31,24 @@ class _StoreCollector(Collector):
         items = GaugeMetricFamily(
             "baton_pending_items", "Items waiting for a person, by kind.", labels=["kind"]
         )
+        # Every state and kind, zeros included: an absent series reads as "no data", not 0.
+        by_state = dict.fromkeys((s.value for s in RunStatus), 0)
+        by_kind = dict.fromkeys((k.value for k in ItemKind), 0)
         with self.db.read() as session:
             for state, count in session.execute(
                 select(RunRow.status, func.count()).group_by(RunRow.status)
             ):
-                runs.add_metric([state], count)
+                by_state[state] = count
             for kind, count in session.execute(
                 select(PendingItemRow.kind, func.count())
                 .where(PendingItemRow.status == "pending")
                 .group_by(PendingItemRow.kind)
             ):
-                items.add_metric([kind], count)
+                by_kind[kind] = count
+        for state, count in by_state.items():
+            runs.add_metric([state], count)
+        for kind, count in by_kind.items():
+            items.add_metric([kind], count)
         yield runs
         yield items
 

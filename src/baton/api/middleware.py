@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -19,6 +20,21 @@ from baton.domain.alert import SOURCES
 
 log = logging.getLogger("baton.api")
 WEBHOOKS = "/v1/webhooks/"
+_PAGE_HEADERS = [
+    # Pages load nothing from elsewhere and are never framed; they carry a CSRF token, so
+    # no cache keeps them.
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class _TooLarge(Exception):
@@ -40,9 +56,8 @@ class Edge:
             return
         began = time.perf_counter()
         headers = dict(scope.get("headers") or [])
-        request_id = (headers.get(b"x-request-id") or b"").decode("latin-1")[:64] or (
-            uuid.uuid4().hex[:16]
-        )
+        given = (headers.get(b"x-request-id") or b"").decode("latin-1")[:64]
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         status = {"code": 500}
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
@@ -62,10 +77,11 @@ class Edge:
                 if message["type"] == "http.response.start":
                     seen["started"] = True
                     status["code"] = message["status"]
-                    message["headers"] = [
-                        *message.get("headers", []),
-                        (b"x-request-id", request_id.encode("latin-1")),
-                    ]
+                    headers = list(message.get("headers", []))
+                    headers.append((b"x-request-id", request_id.encode("latin-1")))
+                    if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                        headers.extend(_PAGE_HEADERS)
+                    message["headers"] = headers
                 await send(message)
 
             try:
@@ -102,6 +118,7 @@ class Edge:
     def _observe(self, scope: Scope, code: int, seconds: float, request_id: str) -> None:
         route = getattr(scope.get("route"), "path", "(unmatched)")
         method = scope.get("method", "?")
+        method = method if method in _METHODS else "other"  # a label per made-up method: unbounded
         self.metrics.requests.labels(method, route, str(code)).observe(seconds)
         if self.access_log or code >= 500:
             extra: dict[str, Any] = {

@@ -15,7 +15,11 @@ class Incident(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(default=None, description="Stable id; generated when absent.")
+    id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$",
+        description="Stable id (letters, digits, '.', '_', ':', '-'); generated when absent.",
+    )
     title: str = Field(min_length=1)
     severity: Severity = "high"
     service: str | None = None

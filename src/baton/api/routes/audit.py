@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 
 from baton import parts
 from baton.api.deps import Auditor, ServicesDep
-from baton.api.routes.patterns import _remove
+from baton.api.routes.patterns import _remove, audited_export
 from baton.errors import InputError
 from baton.evidence import bundle, checkpoints
 from baton.store import audit
@@ -65,7 +65,12 @@ def export(
     if signer is None:
         raise InputError("no signing key on the server: run `baton keys init`")
     folder = Path(tempfile.mkdtemp(prefix="baton-evidence-"))
-    name = f"evidence-{incident or run}.zip"
-    done = bundle.export(svc.runtime.db, signer, folder / name, incident=incident, run=run)
     tasks.add_task(_remove, folder)
+    name = f"evidence-{incident or run}.zip"
+    try:
+        done = bundle.export(svc.runtime.db, signer, folder / name, incident=incident, run=run)
+    except BaseException:
+        _remove(folder)
+        raise
+    audited_export(svc, who, {"incident": incident, "run": run})
     return FileResponse(done.path, media_type="application/zip", filename=name)

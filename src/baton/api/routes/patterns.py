@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,8 +14,10 @@ from baton.api.deps import Auditor, CallerDep, Services, ServicesDep
 from baton.errors import InputError, NotFound
 from baton.evidence import bundle
 from baton.graph.promotion import ledger_lines
+from baton.policies.access import Caller
 from baton.policies.context import context_key, describe_context
 from baton.runbooks.catalog import LoadedPattern
+from baton.store import audit
 from baton.store import patterns as pattern_store
 
 router = APIRouter(prefix="/v1/patterns", tags=["patterns"])
@@ -77,12 +80,21 @@ def evidence(
     context: Annotated[list[str] | None, Query(description="field=value, per condition")] = None,
 ) -> FileResponse:
     folder = Path(tempfile.mkdtemp(prefix="baton-evidence-"))
-    path = export_pattern(svc, pattern_id, context or [], folder / f"evidence-{pattern_id}.zip")
     tasks.add_task(_remove, folder)
+    try:
+        path = export_pattern(svc, pattern_id, context or [], folder / f"evidence-{pattern_id}.zip")
+    except BaseException:
+        _remove(folder)  # a refused export leaves nothing behind either
+        raise
+    audited_export(svc, who, {"pattern": pattern_id, "context": context or []})
     return FileResponse(path, media_type="application/zip", filename=path.name)
 
 
 def _remove(folder: Path) -> None:
-    for child in folder.iterdir():
-        child.unlink()
-    folder.rmdir()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def audited_export(svc: Services, who: Caller, scope: dict[str, Any]) -> None:
+    """Who took evidence out of Baton, and what: reading the trail is itself evidence."""
+    with svc.runtime.db.write() as session:
+        audit.append(session, actor=who.actor, kind="evidence_exported", payload=scope)

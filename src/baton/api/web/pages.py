@@ -9,7 +9,9 @@ answers go through the same path as the API (`routes.items.answer`).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
+import secrets
 import shlex
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -93,6 +95,11 @@ def render(
     )
 
 
+def error_page(request: Request, status: int, code: str, message: str) -> Response:
+    """An error as a person reads it: a page with the navigation, not raw JSON."""
+    return render(request, "error.html", None, status, code=code, message=message)
+
+
 def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -130,11 +137,45 @@ def _safe_next(target: str) -> str:
     return target
 
 
+LOGIN_CSRF_COOKIE = "baton_login"
+
+
+def _with_login_csrf(request: Request, response: HTMLResponse) -> HTMLResponse:
+    """A login form's own CSRF token (before any session exists), in a cookie and the form:
+    a site cannot log a victim's browser into the attacker's account."""
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        request.state.login_csrf,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        path="/login",
+    )
+    return response
+
+
+def _login_form(request: Request, svc: Services, status: int = 200, **context: Any) -> HTMLResponse:
+    request.state.login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    page = render(
+        request,
+        "login.html",
+        None,
+        status,
+        oidc=svc.oidc_login is not None,
+        login_csrf=request.state.login_csrf,
+        **context,
+    )
+    return _with_login_csrf(request, page)
+
+
+def _login_csrf_ok(request: Request, given: str) -> bool:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    return bool(expected and given) and hmac.compare_digest(expected, given)
+
+
 @router.get("/login")
 def login_page(request: Request, svc: ServicesDep, next: str = "/inbox") -> HTMLResponse:
-    return render(
-        request, "login.html", None, next=_safe_next(next), oidc=svc.oidc_login is not None
-    )
+    return _login_form(request, svc, next=_safe_next(next))
 
 
 @router.get("/login/oidc")
@@ -187,25 +228,43 @@ def login(
     svc: ServicesDep,
     token: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/inbox",
+    login_csrf: Annotated[str, Form()] = "",
 ) -> Response:
+    if not _login_csrf_ok(request, login_csrf):
+        error = "This form expired or came from another site: log in again from this page."
+        return _login_form(request, svc, 403, error=error, next=_safe_next(next))
     with svc.runtime.db.read() as session:
         holder = credentials.check_token(session, token.strip())
     if holder is None:
         error = "That token was not accepted: it is unknown, expired or revoked."
-        return render(request, "login.html", None, 401, error=error, next=next)
+        return _login_form(request, svc, 401, error=error, next=_safe_next(next))
     try:
         return _start_session(svc, holder, "token", next)
     except BatonError as exc:
-        return render(request, "login.html", None, exc.status, error=exc.message, next=next)
+        return _login_form(request, svc, exc.status, error=exc.message, next=_safe_next(next))
 
 
 @router.get("/login/link/{secret}")
-def login_link(request: Request, secret: str, svc: ServicesDep) -> Response:
+def login_link_page(request: Request, secret: str, svc: ServicesDep) -> HTMLResponse:
+    """A page with a button, not the login itself: a chat or mail preview that fetches the
+    link must not spend it (and receive the session)."""
+    request.state.login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    page = render(request, "login_link.html", None, login_csrf=request.state.login_csrf)
+    return _with_login_csrf(request, page)
+
+
+@router.post("/login/link/{secret}")
+def login_link(
+    request: Request, secret: str, svc: ServicesDep, login_csrf: Annotated[str, Form()] = ""
+) -> Response:
+    if not _login_csrf_ok(request, login_csrf):
+        error = "This form expired or came from another site: open the link again."
+        return _login_form(request, svc, 403, error=error)
     with svc.runtime.db.write() as session:
         holder = credentials.use_login_link(session, secret)
     if holder is None:
         error = "This login link was already used or has expired: ask for a new one."
-        return render(request, "login.html", None, 401, error=error)
+        return _login_form(request, svc, 401, error=error)
     return _start_session(svc, holder, "link", "/inbox")
 
 
@@ -495,6 +554,65 @@ def dashboard(
         ),
     ]
     return render(request, "dashboard.html", ident, summary=summary, charts=charts, days=days)
+
+
+# ---- API reference --------------------------------------------------------------------
+
+
+def _schema_type(spec: dict[str, Any]) -> str:
+    """A JSON Schema in a word or two (`string`, `array of string`, `DecisionIn`)."""
+    if "$ref" in spec:
+        return str(spec["$ref"]).rsplit("/", 1)[-1]
+    if "anyOf" in spec:
+        return " or ".join(_schema_type(s) for s in spec["anyOf"])
+    if spec.get("type") == "array":
+        return f"array of {_schema_type(spec.get('items', {}))}"
+    if "enum" in spec:
+        return " | ".join(json.dumps(v) for v in spec["enum"])
+    if "const" in spec:
+        return json.dumps(spec["const"])
+    return str(spec.get("type", "any"))
+
+
+templates.env.filters["schema_type"] = _schema_type
+
+
+@router.get("/docs")
+def api_docs(request: Request) -> HTMLResponse:
+    """The API reference, rendered here from the OpenAPI document: no script or style from
+    elsewhere (FastAPI's own pages load theirs from a CDN, which an offline site blocks)."""
+    api = request.app.openapi()
+    operations = []
+    for path, methods in api.get("paths", {}).items():
+        for method, op in methods.items():
+            body = (op.get("requestBody", {}).get("content", {}).get("application/json", {})).get(
+                "schema", {}
+            )
+            operations.append(
+                {
+                    "id": op.get("operationId", f"{method}-{path}"),
+                    "tag": (op.get("tags") or ["pages"])[0],
+                    "method": method,
+                    "path": path,
+                    "summary": op.get("summary"),
+                    "description": op.get("description"),
+                    "parameters": [
+                        {
+                            "name": p["name"],
+                            "in": p["in"],
+                            "required": p.get("required", False),
+                            "type": _schema_type(p.get("schema", {})),
+                            "description": p.get("description")
+                            or p.get("schema", {}).get("description"),
+                        }
+                        for p in op.get("parameters", [])
+                    ],
+                    "body": _schema_type(body) if body else None,
+                }
+            )
+    operations.sort(key=lambda o: (o["tag"], o["path"], o["method"]))
+    schemas = sorted(api.get("components", {}).get("schemas", {}).items())
+    return render(request, "docs.html", None, api=api, operations=operations, schemas=schemas)
 
 
 # ---- live updates ---------------------------------------------------------------------
