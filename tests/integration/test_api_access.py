@@ -614,3 +614,18 @@ def test_cursor_pagination_walks_every_run_and_incident_exactly_once(users: User
         assert walked == everything  # same order, nothing skipped
         newest_first = [i for i in walked if i in mine]
         assert newest_first == list(reversed(mine))
+
+
+def test_revoking_a_token_ends_the_browser_sessions_opened_with_it(server: Server) -> None:
+    """Found by a probe: a session opened with a token outlived the token's revocation."""
+    token_id, token = _db_token(server, "vic", expires_in=None)
+    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=30) as browser:
+        form = browser.get("/login")
+        found = re.search(r'name="login_csrf" value="([^"]+)"', form.text)
+        assert found
+        logged = browser.post("/login", data={"token": token, "login_csrf": found.group(1)})
+        assert logged.status_code == 303 and browser.cookies.get("baton_session")
+        assert browser.get("/v1/incidents").status_code == 200
+        _revoke(server, token_id)
+        assert browser.get("/v1/incidents").status_code == 401
+        assert browser.get("/inbox").status_code == 303  # back to the login page

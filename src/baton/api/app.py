@@ -66,6 +66,11 @@ def build_services(settings: Settings, runtime: Runtime | None = None) -> Servic
         also_sweep=intake.flush_repeats,
     )
     notes = [f"runbook not routed: {p}" for p in routes.problems]
+    if not any(loaded.runbook.triggers for loaded in routes.all):
+        notes.append(
+            f"no runbook with triggers in {settings.routing_dir}: every alert will answer "
+            "no_route (set BATON_RUNBOOKS_DIR)"
+        )
     if not rt.runner.deps.directory.enforced:
         notes.append("no people directory: nobody can log in (baton init writes one)")
     login = OidcLogin(settings, secrets.token_bytes(32)) if settings.oidc_client_id else None

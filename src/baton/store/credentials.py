@@ -32,6 +32,8 @@ class Holder:
 
     user: str
     team: str | None
+    token_id: str | None = None
+    """The token this holder proved itself with, if any (sessions opened with it end with it)."""
 
 
 # ---- API tokens ---------------------------------------------------------------------------
@@ -68,7 +70,7 @@ def check_token(session: Session, token: str, *, now: datetime | None = None) ->
     now = now or utcnow()
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
-    return Holder(row.user, row.team)
+    return Holder(row.user, row.team, row.id)
 
 
 def list_tokens(session: Session, *, user: str | None = None) -> list[ApiTokenRow]:
@@ -111,6 +113,7 @@ def open_session(
             team=holder.team,
             csrf=csrf,
             via=via,
+            token_id=holder.token_id,
             expires_at=utcnow() + lifetime,
         )
     )
@@ -119,9 +122,16 @@ def open_session(
 
 def check_session(session: Session, secret: str) -> WebSession | None:
     row = session.get(WebSessionRow, _digest(secret))
-    if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+    now = utcnow()
+    if row is None or row.ended_at is not None or row.expires_at <= now:
         return None
-    return WebSession(Holder(row.user, row.team), row.csrf, row.via)
+    if row.token_id is not None:  # a session lives no longer than the token that opened it
+        token = session.get(ApiTokenRow, row.token_id)
+        if token is None or token.revoked_at is not None:
+            return None
+        if token.expires_at is not None and token.expires_at <= now:
+            return None
+    return WebSession(Holder(row.user, row.team, row.token_id), row.csrf, row.via)
 
 
 def end_session(session: Session, secret: str) -> None:

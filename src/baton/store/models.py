@@ -351,6 +351,8 @@ class WebSessionRow(Base):
     team: Mapped[str | None] = mapped_column(String(128))
     csrf: Mapped[str] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(16))
+    token_id: Mapped[str | None] = mapped_column(String(32))
+    """The API token the session was opened with: revoking it ends the session too."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -367,3 +369,13 @@ class LoginLinkRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class HeartbeatRow(Base):
+    """`/readyz` writes here: a database that answers reads but refuses writes (a full disk,
+    a read-only file) is not ready, and only a write tells."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

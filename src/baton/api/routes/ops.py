@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
 from baton.api.deps import ServicesDep
+from baton.store.models import HeartbeatRow
 
 router = APIRouter(tags=["operations"])
 
@@ -24,11 +26,16 @@ def healthz() -> dict[str, str]:
 def readyz(svc: ServicesDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     try:
-        with svc.runtime.db.read() as session:
-            session.execute(text("SELECT 1"))
+        with svc.runtime.db.write() as session:
+            session.merge(HeartbeatRow(name=f"serve:{os.getpid()}@{socket.gethostname()}"))
         checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"unavailable: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # busy, full, read-only, gone: not ready, and why
+        checks["database"] = f"cannot write: {type(exc).__name__}: {exc}"
+    if not svc.intake.routes.all:
+        checks["routing"] = (
+            f"no runbook loaded from {svc.settings.routing_dir}: every alert answers no_route "
+            "(set BATON_RUNBOOKS_DIR)"
+        )
     worker = svc.worker
     checks["workers"] = "ok" if worker.alive else "stopped"
     checks["backlog"] = worker.backlog()
