@@ -197,11 +197,11 @@ class Intake:
                     seen = seen or firing
                     if seen is None or seen.status != "firing":
                         return None
-                    reason = seen.outcome
+                    reason = f"a redelivery; first seen: {seen.outcome}"
                 else:
                     if seen is None or seen.status != "resolved" or firing is not None:
                         return None
-                    reason = "resolved"
+                    reason = "a redelivery; already resolved"
                 matched.append((seen.source, seen.instance))
                 report.results.append(
                     self._result(alert, Outcome.DEDUPLICATED, seen.incident_id, reason=reason)
@@ -245,7 +245,8 @@ class Intake:
         if seen is not None:
             seen.deliveries += 1
             seen.last_seen = now
-            return self._result(alert, Outcome.DEDUPLICATED, seen.incident_id, reason=seen.outcome)
+            first = f"a redelivery; first seen: {seen.outcome}"
+            return self._result(alert, Outcome.DEDUPLICATED, seen.incident_id, reason=first)
         incident_id = self._open_incident_for(session, alert, now)
         if incident_id is not None:
             self._record(session, alert, Outcome.ATTACHED, incident_id, None, now)
@@ -301,10 +302,17 @@ class Intake:
         seen.deliveries += 1
         seen.last_seen = now
         if seen.status == "resolved":
-            return self._result(alert, Outcome.DEDUPLICATED, seen.incident_id, reason="resolved")
+            return self._result(
+                alert,
+                Outcome.DEDUPLICATED,
+                seen.incident_id,
+                reason="a redelivery; already resolved",
+            )
         seen.status, seen.resolved_at = "resolved", alert.ends_at or now
         if seen.incident_id is None:
-            return self._result(alert, Outcome.RESOLVED, reason=seen.outcome)
+            return self._result(
+                alert, Outcome.RESOLVED, reason=f"it had opened nothing ({seen.outcome})"
+            )
         audit.append(
             session,
             actor=requester(alert.source),

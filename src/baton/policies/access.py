@@ -2,16 +2,14 @@
 
 Built-in roles grant API permissions. Any other role in the people directory is an
 approver role (`sre`, `dba`, `incident-commander`…): holding one lets a person answer the
-items that list it, so it implies `responder`. Separation of duties (`policies.sod`) still
-decides each answer; these permissions only open the door.
+items that list it, so it implies `responder`; so does `break-glass`. Separation of
+duties (`policies.sod`) still decides each answer; these permissions only open the door.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-from baton.policies.people import BREAK_GLASS_ROLE
 
 
 class Permission(StrEnum):
@@ -47,10 +45,8 @@ def permissions(roles: frozenset[str]) -> frozenset[Permission]:
     for role in roles:
         if role in ROLE_PERMISSIONS:
             granted |= ROLE_PERMISSIONS[role]
-        elif role != BREAK_GLASS_ROLE:
+        else:  # an approver role, or break-glass (which approves alone): both answer
             granted |= ROLE_PERMISSIONS["responder"]
-        else:
-            granted |= ROLE_PERMISSIONS["viewer"]
     return frozenset(granted) if granted else ROLE_PERMISSIONS["viewer"]
 
 

@@ -74,7 +74,7 @@ def check_answer(who: Answerer, ask: Ask, directory: Directory) -> list[str]:
         if not approving:
             raise InputError("break-glass applies to approvals only")
         if not (who.reason or "").strip():
-            raise InputError("break-glass needs a reason (--reason)")
+            raise InputError("break-glass needs a reason (`reason`; --reason on the CLI)")
         if directory.enforced and BREAK_GLASS_ROLE not in held:
             raise Forbidden(f"{who.by} does not hold the {BREAK_GLASS_ROLE} role")
         return sorted(held)
