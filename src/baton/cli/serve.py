@@ -23,7 +23,11 @@ from baton.cli.runs import load_incident
 from baton.errors import ConfigError
 from baton.settings import Settings, get_settings, shipped
 
-DEMO_PEOPLE = PEOPLE + "  demo-requester: [incident_manager]\n  demo-auditor: [auditor]\n"
+DEMO_PEOPLE = (
+    PEOPLE
+    # The requester holds the approver role too: what stops her is separation of duties.
+    + "  demo-requester: [incident_manager, incident-commander]\n  demo-auditor: [auditor]\n"
+)
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
     "message",
     "asctime",
@@ -69,7 +73,7 @@ def demo_settings(home: Path | None, port: int) -> Settings:
     )
 
 
-def seed_demo(settings: Settings) -> list[str]:
+def seed_demo(settings: Settings, *, throwaway: bool) -> list[str]:
     """An incident waiting at a gate, and login links; returns the lines to print."""
     from baton import parts
     from baton.runbooks.loader import load_runbook
@@ -92,12 +96,12 @@ def seed_demo(settings: Settings) -> list[str]:
                 )
     base = settings.public_url
     return [
-        f"demo home {settings.home} (throwaway); run {run_id} is {status}",
+        f"demo home {settings.home}{' (throwaway)' if throwaway else ''}; run {run_id} is {status}",
         f"  approver  (answers the gate): {base}/login/link/{links['demo-approver']}",
         f"  requester (cannot approve):   {base}/login/link/{links['demo-requester']}",
         f"  auditor   (reads the trail):  {base}/login/link/{links['demo-auditor']}",
         f"  alerts: curl -H 'Authorization: Bearer demo-alertmanager-token' "
-        f"-d @tests/fixtures/webhooks/alertmanager-firing.json {base}/v1/webhooks/alertmanager",
+        f"-d @{shipped('runbooks/demo/alert-checkout-5xx.json')} {base}/v1/webhooks/alertmanager",
     ]
 
 
@@ -117,7 +121,7 @@ def serve(
     configure_logging()
     throwaway = demo and home is None
     settings = demo_settings(home, port) if demo else get_settings()
-    lines = seed_demo(settings) if demo else []
+    lines = seed_demo(settings, throwaway=throwaway) if demo else []
     svc = build_services(settings)
     app = create_app(svc)
     shown = host if ":" not in host else f"[{host}]"

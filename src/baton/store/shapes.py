@@ -74,6 +74,8 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
         "seq": event.seq,
         "at": iso(event.at),
         "kind": event.kind,
+        "run_id": event.subjects.get("run"),
+        "incident_id": event.subjects.get("incident"),
         "task_id": event.subjects.get("task"),
         "item_id": event.subjects.get("item"),
         "status": event.status,

@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from baton import parts
 from baton.api.deps import Services, ServicesDep, visible_incident, visible_run
 from baton.api.identity import SESSION_COOKIE, Identity, caller_for, check_csrf, identify
 from baton.api.oidc import FLOW_COOKIE, FLOW_SECONDS
@@ -33,11 +34,13 @@ from baton.api.routes.items import _item, answer, visible_items
 from baton.api.routes.patterns import pattern_json
 from baton.api.web import insights, svg
 from baton.api.web.text import actor_badge, clean, model_words
-from baton.errors import BatonError, InputError, Unauthenticated
+from baton.errors import BatonError, Forbidden, InputError, Unauthenticated
+from baton.evidence import checkpoints
 from baton.policies.access import Caller, Permission
 from baton.runbooks.canonical import runbook_from_canonical
 from baton.runbooks.dag import effective_needs
 from baton.runbooks.model import ActionTask, Runbook
+from baton.runbooks.walk import is_template
 from baton.store import audit, credentials
 from baton.store import findings as finding_store
 from baton.store import incidents as incident_store
@@ -340,6 +343,10 @@ def _next_steps(runbook: Runbook, task_id: str) -> list[dict[str, Any]]:
             argv = step.params.get("argv")
             if step.pattern:
                 runs = f"pattern {step.pattern}"
+            elif is_template(json.dumps(step.params)):
+                # Not rendered yet (its values come from the run, maybe from alert text):
+                # the exact command is shown on its own task once it runs, never guessed here.
+                runs = f"{step.executor} action (its parameters are filled in when it runs)"
             elif step.executor == "command" and isinstance(argv, list):
                 runs = shlex.join(str(a) for a in argv)
             elif step.executor:
@@ -554,6 +561,28 @@ def dashboard(
         ),
     ]
     return render(request, "dashboard.html", ident, summary=summary, charts=charts, days=days)
+
+
+# ---- audit ----------------------------------------------------------------------------
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request, svc: ServicesDep, ident: PageIdentity, after: int = 0
+) -> HTMLResponse:
+    """For auditors: the chain's check and the latest events, newest first."""
+    if not ident.caller.may(Permission.READ_AUDIT):
+        raise Forbidden(f"{ident.caller.user} lacks the read_audit permission")
+    key = parts.public_key(svc.settings)
+    with svc.runtime.db.read() as session:
+        report = checkpoints.check(session, key)
+        head = audit.head_seq(session)
+        start = max(0, (after or head) - 100)
+        events = [event_json(e) for e in audit.events(session, after=start, limit=100)]
+    events.reverse()
+    return render(
+        request, "audit.html", ident, report=str(report), ok=report.ok, events=events, head=head
+    )
 
 
 # ---- API reference --------------------------------------------------------------------
