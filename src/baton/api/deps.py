@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -32,6 +33,8 @@ class Services:
     oidc_login: OidcLogin | None = None
     notes: list[str] = field(default_factory=list)
     """Start-up findings worth a look (runbooks that did not load), shown by /readyz."""
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the server is asked to stop: long-lived responses (live updates) end."""
 
     @property
     def settings(self) -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import socket
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -119,6 +120,7 @@ def serve(
     from baton.api.app import build_services, create_app
 
     configure_logging()
+    _can_listen(host, port)  # before seeding or printing links that would lead nowhere
     throwaway = demo and home is None
     settings = demo_settings(home, port) if demo else get_settings()
     lines = seed_demo(settings, throwaway=throwaway) if demo else []
@@ -137,7 +139,13 @@ def serve(
         timeout_graceful_shutdown=5,
         proxy_headers=False,
     )
-    server = uvicorn.Server(config)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            svc.stopping.set()  # live-update streams end now, so shutdown need not wait
+            super().handle_exit(sig, frame)
+
+    server = Server(config)
     try:
         server.run()
     finally:
@@ -146,6 +154,16 @@ def serve(
             shutil.rmtree(settings.home, ignore_errors=True)
     if not server.started:
         raise ConfigError(f"could not listen on {host}:{port} (in use, or not allowed)")
+
+
+def _can_listen(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def register(app: typer.Typer) -> None:

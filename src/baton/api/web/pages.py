@@ -667,7 +667,9 @@ async def events(
         last = start if start is not None else await run_in_threadpool(head)
         yield f"retry: 3000\nevent: hello\ndata: {json.dumps({'seq': last})}\n\n"
         quiet = 0
-        while svc.worker.alive and not await request.is_disconnected():
+        while (
+            svc.worker.alive and not svc.stopping.is_set() and not await request.is_disconnected()
+        ):
             await asyncio.sleep(1.0)
             seq = await run_in_threadpool(head)
             if seq != last:
