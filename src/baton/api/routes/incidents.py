@@ -16,7 +16,7 @@ from baton.api.deps import (
     visible_incident,
 )
 from baton.api.schemas import IncidentIn, ReasonIn
-from baton.errors import Conflict, Forbidden, NotFound
+from baton.errors import Conflict, Forbidden, InputError, NotFound
 from baton.store import incidents as incident_store
 from baton.store import runs as run_store
 from baton.store.models import AlertInstanceRow, IncidentRow, IncidentStateRow
@@ -87,6 +87,8 @@ def list_incidents(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
+    if status is not None and status not in ("open", "resolved"):
+        raise InputError("status: use open or resolved")
     if cursor:  # another team's incident is no anchor either (the same 404 as an unknown id)
         try:
             visible_incident(svc, who, cursor)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from baton.api.deps import Answerer, CallerDep, Services, ServicesDep, visible_run
 from baton.api.schemas import ChoiceIn, CompletionIn, DecisionIn
 from baton.domain.status import ItemStatus
-from baton.errors import NotFound
+from baton.errors import InputError, NotFound
 from baton.policies.access import Caller, Permission
 from baton.policies.people import Directory
 from baton.policies.sod import Ask, may_answer, proposers
@@ -74,11 +74,14 @@ def list_items(
     status: str | None = Query("pending", description="pending, answered, applied, …; '' = all"),
     run: str | None = None,
     mine: bool = Query(False, description="Only items the caller may answer."),
+    limit: int = Query(200, ge=1, le=1000, description="At most this many, oldest first."),
 ) -> dict[str, Any]:
+    if status and status not in set(ItemStatus):
+        raise InputError(f"status: use one of {', '.join(ItemStatus)} (or '' for all)")
     rows = visible_items(svc, who, status=status or None, run_id=run)
     if mine:
         rows = [r for r in rows if r["answerable"]]
-    return {"items": rows}
+    return {"items": rows[:limit], "more": len(rows) > limit}
 
 
 def _item(svc: Services, who: Caller, item_id: str) -> dict[str, Any]:
