@@ -63,7 +63,7 @@ from fastapi import FastAPI, Request
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.server: ServerHome and Server, as the tests use them
 
-from tests.server import Server, ServerHome, free_port  # noqa: E402
+from tests.server import Server, ServerHome, free_port, wait_healthy  # noqa: E402
 
 FIXTURE = REPO / "tests/fixtures/webhooks/alertmanager-firing.json"
 HOST = "127.0.0.1"
@@ -124,17 +124,8 @@ class EchoServer:
                 stderr=out,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"echo server exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"echo server did not answer in {timeout}s")
+        wait_healthy(self.proc, self.url, self.log, timeout, "echo server")
+        return self
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -66,6 +66,23 @@ tasks:
 """
 
 
+def wait_healthy(
+    proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float, what: str
+) -> None:
+    """Poll `url`/healthz until it answers 200; fail with the process's log otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer in {timeout}s: {log.read_text()[-2000:]}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -143,18 +160,12 @@ class Server:
                 stderr=out,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"baton serve exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"baton serve did not answer in {timeout}s: {self.log.read_text()}")
+        try:
+            wait_healthy(self.proc, self.url, self.log, timeout, "baton serve")
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
