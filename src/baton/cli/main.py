@@ -11,6 +11,7 @@ from baton.cli import (
     audit,
     demo,
     doctor,
+    evals,
     items,
     itsm,
     logs,
@@ -34,6 +35,7 @@ itsm.register(app)
 logs.register(app)
 model.register(app)
 doctor.register(app)
+evals.register(app)
 serve.register(app)
 tokens.register(app)
 
