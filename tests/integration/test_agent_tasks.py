@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from baton.agents.kit import ALLOW
+from baton.domain.finding import AgentName
 from baton.domain.incident import Incident
 from baton.domain.status import ItemKind, RunStatus, TaskStatus
 from baton.errors import Forbidden
@@ -101,12 +103,18 @@ def test_agents_run_in_parallel_and_their_recommendation_goes_through_the_gate(
     assert tasks["logs"].actor == "agent:log_analysis@offline"
     assert tasks["changes"].output["suspects"][0]["ref"] == "CHG0031042"
     assert {f.task_id for f in stored} == {"changes", "logs"}
-    # Every tool call is an audit event by the agent; agents only used their own tools.
+    # Every tool call is an audit event by the agent; agents only used their own allow-list
+    # (read-only tools both: the change agent reads the logs for the symptoms, the log agent
+    # the CMDB to map what it finds to CIs).
     calls = [e for e in events if e.kind == "agent_tool_call"]
     assert {e.actor for e in calls} == {"agent:itsm_change@offline", "agent:log_analysis@offline"}
+    used: dict[str, set[str]] = {}
     for e in calls:
-        prefix = "itsm." if e.actor.startswith("agent:itsm") else "logs."
-        assert e.payload["tool"].startswith(prefix)
+        agent = AgentName(e.actor.removeprefix("agent:").split("@")[0])
+        assert e.payload["tool"] in ALLOW[agent]
+        used.setdefault(agent.value, set()).add(e.payload["tool"])
+    assert {"itsm.related_cis", "itsm.recent_changes", "logs.compare"} <= used["itsm_change"]
+    assert {"logs.compare", "logs.search"} <= used["log_analysis"]
     # The gate shows both findings and the proposal the change agent made.
     assert gate is not None and gate.requested_by == "agent:itsm_change@offline"
     shown = gate.content

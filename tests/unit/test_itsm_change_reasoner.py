@@ -64,7 +64,8 @@ def test_recent_change_on_the_ci_outranks_an_old_one_on_a_neighbour(tmp_path: Pa
     finding, _ = reason(tmp_path, changes, "app", min_score=0.0)
     assert refs(finding) == ["CHG-NEW", "CHG-OLD"]
     new, old = finding.suspects
-    assert new.score > 10 * old.score
+    # without logs, timing and reach are all there is: a near change far outweighs an old one
+    assert new.score > 5 * old.score
     assert (new.facts["distance"], new.facts["minutes_before"]) == (0, 20.0)
     assert (old.facts["distance"], old.facts["risk"]) == (1, "high")
     assert old.facts["path"] == ["app depends on db"]
@@ -73,23 +74,29 @@ def test_recent_change_on_the_ci_outranks_an_old_one_on_a_neighbour(tmp_path: Pa
     assert refs(default) == ["CHG-NEW"] and not default.abstained
 
 
-def test_an_emergency_failed_change_ranks_up(tmp_path: Path):
+def test_type_is_context_and_a_change_backed_out_before_the_symptoms_counts_for_little(
+    tmp_path: Path,
+):
+    """Emergency or normal is shown, not weighed (it says how a change was reviewed, not
+    whether it broke anything); closed unsuccessful before the symptoms began means it was
+    backed out, which removed it. (The old score ranked such a change first.)"""
     start, end = T - 3 * 60 * MIN, T - 150 * MIN
     changes = [
         change("CHG-CALM", "db", start, end, type="normal", close_code="successful"),
         change("CHG-HOT", "db", start, end, type="emergency", close_code="unsuccessful"),
     ]
     finding, _ = reason(tmp_path, changes, "app", min_score=0.0)
-    assert refs(finding) == ["CHG-HOT", "CHG-CALM"]
-    hot = finding.suspects[0]
-    assert "emergency change (bypassed normal review)" in hot.reasons
-    assert "closed unsuccessful" in hot.reasons
-    assert hot.facts["factors"]["type"] > finding.suspects[1].facts["factors"]["type"]
+    assert refs(finding) == ["CHG-CALM", "CHG-HOT"]
+    calm, hot = finding.suspects
+    assert "emergency change (made under pressure, reviewed least)" in hot.reasons
+    assert any(r.startswith("closed unsuccessful and ended") for r in hot.reasons)
+    assert hot.facts["against"] == {"backed_out": 0.15}
+    assert hot.score < calm.score / 3
 
 
 def test_nothing_in_the_window_abstains(tmp_path: Path):
     changes = [
-        change("CHG-LAST-MONTH", "app", T - 30 * DAY, T - 30 * DAY + 10 * MIN),
+        change("CHG-LAST-MONTH", "app", T - 45 * DAY, T - 45 * DAY + 10 * MIN),
         change("CHG-ELSEWHERE", "lonely", T - 10 * MIN, T - 5 * MIN),
         change("CHG-AFTER", "app", T + 5 * MIN, T + 30 * MIN),
     ]
@@ -125,22 +132,25 @@ def test_an_incident_without_cis_abstains(tmp_path: Path):
     assert caller.calls == []
 
 
-def test_the_plan_uses_only_its_tools_and_looks_a_week_back(tmp_path: Path):
+def test_the_plan_uses_only_its_tools_and_looks_a_month_back(tmp_path: Path):
+    """related_cis returns the CI itself (no get_ci), the logs are read for the symptoms (here
+    there are none: a note), then one read of changes a month back: latent defects surface
+    weeks after the change that planted them."""
     finding, caller = reason(tmp_path, [], "app", "db")
     reasoner = ItsmChangeReasoner()
     assert {name for name, _ in caller.calls} <= set(reasoner.tools)
     assert [name for name, _ in caller.calls] == [
-        "itsm.get_ci",
-        "itsm.get_ci",
         "itsm.related_cis",
         "itsm.related_cis",
+        "logs.compare",
         "itsm.recent_changes",
     ]
     _, last = caller.calls[-1]
     assert sorted(last["ci_ids"]) == ["ci-app", "ci-cache", "ci-db", "ci-host"]
-    assert datetime.fromisoformat(last["since"]) == T - 7 * DAY
+    assert datetime.fromisoformat(last["since"]) == T - 30 * DAY
     assert datetime.fromisoformat(last["until"]) == T
     assert finding.abstained
+    assert any(n.startswith("logs not read") for n in finding.notes)
 
 
 def test_changes_found_through_task_ci_and_in_progress_work(tmp_path: Path):
@@ -153,7 +163,7 @@ def test_changes_found_through_task_ci_and_in_progress_work(tmp_path: Path):
     [live] = finding.suspects
     assert live.ref == "CHG-LIVE" and live.facts["distance"] == 0 and live.facts["via"] == "task_ci"
     assert live.facts["gap_minutes"] == 0.0
-    assert any("still in progress" in r for r in live.reasons)
+    assert any("was still going on" in r for r in live.reasons)
     assert "CHG-CANCELED was canceled before any work; ignored" in finding.notes
 
 
@@ -162,7 +172,8 @@ def test_a_close_runner_up_lowers_confidence(tmp_path: Path):
     two = [*one, change("CHG-B", "app", T - 30 * MIN, T - 20 * MIN)]
     alone, _ = reason(tmp_path / "1", one, "app")
     tied, _ = reason(tmp_path / "2", two, "app")
-    assert alone.confidence == pytest.approx(alone.suspects[0].score, abs=0.01)
+    # no logs and no alert: only reach agrees, so confidence stays low even alone
+    assert alone.confidence == pytest.approx(0.45, abs=0.01)
     assert tied.confidence == pytest.approx(alone.confidence / 2, abs=0.01)
 
 
@@ -172,11 +183,14 @@ def test_the_fixture_incident_points_at_the_checkout_deploy(tmp_path: Path):
     incident = load_incident(FIXTURES / "incident-checkout.yaml")
     b = brief(*incident.cis, detected=incident.detected_at)
     finding = ItsmChangeReasoner(min_score=0.0).reason(b, Caller(store))
-    assert refs(finding)[:2] == ["CHG0031042", "CHG0031039"]
+    assert refs(finding)[0] == "CHG0031042"
     top = finding.suspects[0]
     assert top.kind is SuspectKind.CHANGE and top.ci == "checkout-api"
     assert top.facts["minutes_before"] == 27.0 and top.facts["type"] == "normal"
-    assert finding.suspects[1].facts["type"] == "emergency"
+    # with no logs to link them, the runners-up are ordered by time and reach, not type:
+    # the emergency index build on payments-db (40 h before) is one of them, not promoted
+    emergency = refs(finding).index("CHG0031039")
+    assert 1 <= emergency <= 3 and finding.suspects[emergency].score < top.score / 3
     # the prompt injection in CHG0031042's description is quoted, never repeated as prose
     assert any("ignore your instructions" in q.text for q in top.quotes)
     prose = [finding.summary, *finding.notes, *(s.title for s in finding.suspects)]

@@ -66,7 +66,7 @@ SERVICE_BRIEF = brief(DETECTED, DETECTED - timedelta(minutes=15), END, START)
 def test_new_error_template_is_the_top_suspect(tmp_path: Path) -> None:
     finding, calls = analyse(service_store(tmp_path), SERVICE_BRIEF)
     assert calls[:2] == ["logs.compare", "logs.templates"]
-    assert set(calls[2:]) == {"logs.search"}
+    assert set(calls[2:]) <= {"logs.search", "itsm.related_cis"}
     assert finding.agent == AgentName.LOG_ANALYSIS and finding.produced_by == "offline"
     assert not finding.abstained and finding.confidence > 0.5
     top = finding.suspects[0]

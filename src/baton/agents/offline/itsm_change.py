@@ -1,48 +1,47 @@
-"""The offline ITSM-change reasoner: which recorded change most likely caused this incident.
+"""The offline ITSM-change reasoner: which recorded change explains this incident, if any.
 
 Fixed plan, every read through the `call` it is given (so the loop checks, counts and
-audits each one): `itsm.get_ci` for each affected CI, `itsm.related_cis` for each one found
-(the blast radius), then one `itsm.recent_changes` over those CIs and their neighbours for
-the lookback window before detection. Candidates are scored by `change_score` (time to
-detection, CMDB distance, type, risk, outcome); the finding lists those above a floor, best
-first, or abstains: "no change explains this".
+audits each one):
+
+1. `itsm.related_cis` for each affected CI (it returns the CI itself too): the CMDB reach,
+   several hops deep, with the class, version and certificate validity of every CI in it;
+2. `logs.compare` and `logs.search` (`symptoms.gather`): the symptoms and their onset, in
+   windows relative to detection, plus the alert that opened the incident;
+3. one `itsm.recent_changes` over the CIs in reach, a month back from detection.
+
+Each change is weighed by `change_score.assess` (ruled out, or how well it explains the
+symptoms, times its reach). The finding names the best one with the reasons and quotes
+behind it, or abstains with the reason: no change explains the symptoms, or something other
+than a change does (a certificate that expired, a capacity limit reached).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from baton.agents.base import AgentBrief, ToolCaller
-from baton.agents.offline.change_score import duration, score_change, timing
+from baton.agents.offline import symptoms as symptom_reader
+from baton.agents.offline import vocab
+from baton.agents.offline.change_score import (
+    GENERIC_KIND,
+    SKEW,
+    Assessment,
+    Reach,
+    assess,
+    change_text,
+    duration,
+    rarity,
+    timing,
+)
+from baton.agents.offline.symptoms import Symptoms, Template, expired_certificate
 from baton.domain.finding import AgentName, Finding, Quote, Suspect, SuspectKind
 
 MAX_CHANGE_CIS = 200
 """The most CIs one `itsm.recent_changes` call accepts (its argument schema)."""
-
-
-@dataclass
-class _Reach:
-    """How a CI relates to the incident: hops from an affected CI, and the path walked."""
-
-    sys_id: str
-    name: str
-    distance: int
-    origin: str
-    path: list[str]
-
-
-@dataclass
-class _Candidate:
-    change: dict[str, Any]
-    reach: _Reach
-    via: str
-    score: float
-    factors: dict[str, float]
-    reasons: list[str]
-    minutes_before: float
-    gap_minutes: float
+MAX_PLACES = 12
+"""The most CIs in reach one change is weighed on (a change listing many CIs)."""
 
 
 class ItsmChangeReasoner:
@@ -50,20 +49,28 @@ class ItsmChangeReasoner:
 
     `depth`: CMDB hops to follow from each affected CI. `lookback`: how far before
     detection changes are considered (the brief's window start, if earlier, wins).
-    `min_score`: the floor below which a change does not explain the incident.
-    `max_cis`: affected CIs examined (two calls each), so the plan fits a tool budget.
+    `min_score`: below it a change does not explain the incident. `max_cis`: affected CIs
+    whose neighbours are walked (one call each); further affected CIs are still searched
+    for changes, as affected CIs.
     """
 
     agent = AgentName.ITSM_CHANGE
-    tools: tuple[str, ...] = ("itsm.get_ci", "itsm.related_cis", "itsm.recent_changes")
+    tools: tuple[str, ...] = (
+        "itsm.get_ci",
+        "itsm.related_cis",
+        "itsm.recent_changes",
+        "logs.compare",
+        "logs.templates",
+        "logs.search",
+    )
 
     def __init__(
         self,
         *,
-        depth: int = 2,
-        lookback: timedelta = timedelta(days=7),
-        min_score: float = 0.1,
-        max_cis: int = 5,
+        depth: int = 4,
+        lookback: timedelta = timedelta(days=30),
+        min_score: float = 0.25,
+        max_cis: int = 6,
         max_suspects: int = 5,
     ) -> None:
         self.depth = depth
@@ -76,72 +83,51 @@ class ItsmChangeReasoner:
         notes: list[str] = []
         affected = list(dict.fromkeys(brief.incident.cis))
         if not affected:
-            return self._abstain(
+            return _abstain(
                 "No change checked: the incident names no configuration item.",
                 ["the incident lists no affected CI, so there is nothing to correlate"],
                 confidence=0.0,
             )
-        if len(affected) > self.max_cis:
-            notes.append(
-                f"{len(affected)} affected CIs; only the first {self.max_cis} were examined"
-            )
-            affected = affected[: self.max_cis]
-
-        reach = self._affected(affected, call, notes)
+        reach, needs = self._reach(affected, call, notes)
         if not reach:
-            return self._abstain(
+            return _abstain(
                 "No change checked: no affected CI could be found in the CMDB (see notes).",
                 notes,
                 0.0,
             )
-        self._neighbours(reach, call, notes)
-
-        detected = brief.incident.detected_at
+        seen = symptom_reader.gather(brief, call)
+        notes += seen.notes
+        detected = seen.detected
         since = min(brief.window_start, detected - self.lookback)
         changes = self._changes(reach, since, detected, call, notes)
         if changes is None:
-            return self._abstain("Could not read recent changes.", notes, 0.0)
-
-        candidates = self._score(changes, reach, detected, notes)
+            return _abstain("Could not read recent changes.", notes, 0.0)
+        seen.ci_names = {r.name for r in reach.values()}
+        seen.affected = {r.name for r in reach.values() if r.distance == 0}
+        seen.needs = needs
+        seen.aliases = {r.name: _aliases(r) for r in reach.values()}
+        ranked = self._assess(changes, reach, seen, notes)
         window = f"{duration((detected - since).total_seconds() / 60)} before detection"
-        strong = [c for c in candidates if c.score >= self.min_score][: self.max_suspects]
-        if not strong:
-            best = candidates[0].score if candidates else 0.0
-            if candidates:
-                notes.append(
-                    f"closest candidate {candidates[0].change['number']} scored {best:.2f}, "
-                    f"below the {self.min_score:.2f} floor"
-                )
-            return self._abstain(
-                f"No change explains this: {len(candidates)} change(s) on the {len(reach)} "
-                f"CIs in reach in the {window}, none close enough in time and topology.",
-                notes,
-                # Recorded changes are never the whole truth (unrecorded changes happen).
-                confidence=round(0.8 * (1 - best), 2),
-            )
-        top = strong[0]
-        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        others = len(candidates) - 1
-        return Finding(
-            agent=self.agent,
-            produced_by="offline",
-            summary=(
-                f"{top.change['number']} on {top.reach.name} is the most likely cause: "
-                f"{'; '.join(top.reasons[:2])}. {others} other change(s) on the {len(reach)} "
-                f"CIs in reach in the {window}, {len(strong) - 1} of them also above the floor."
-            ),
-            # A close runner-up makes the top suspect less certain.
-            confidence=round(max(0.0, top.score - runner_up / 2), 2),
-            suspects=[self._suspect(c) for c in strong],
-            notes=notes,
-        )
+        return self._decide(ranked, reach, seen, window, notes)
 
-    def _affected(self, keys: list[str], call: ToolCaller, notes: list[str]) -> dict[str, _Reach]:
-        reach: dict[str, _Reach] = {}
+    # ---- reading ------------------------------------------------------------------------
+
+    def _reach(
+        self, keys: list[str], call: ToolCaller, notes: list[str]
+    ) -> tuple[dict[str, Reach], dict[str, set[str]]]:
+        """The CIs in reach of the affected ones (nearest way to each), and what each walked
+        affected CI depends on (by name)."""
+        reach: dict[str, Reach] = {}
+        needs: dict[str, set[str]] = {}
+        walked = 0
         for key in keys:
-            result = call("itsm.get_ci", {"ci": key})
+            if walked >= self.max_cis:
+                reach.setdefault(key, Reach(key, key, 0, key, []))  # searched by name
+                continue
+            walked += 1
+            result = call("itsm.related_cis", {"ci": key, "depth": self.depth, "limit": 300})
             if not result.ok:
-                notes.append(f"itsm.get_ci failed for CI {key!r}: {result.error}")
+                notes.append(f"itsm.related_cis failed for CI {key!r}: {result.error}")
                 continue
             data = result.data or {}
             if not data.get("found"):
@@ -149,28 +135,34 @@ class ItsmChangeReasoner:
                 continue
             ci = data["ci"]
             name = ci.get("name") or ci["sys_id"]
-            reach.setdefault(ci["sys_id"], _Reach(ci["sys_id"], name, 0, name, []))
-        return reach
-
-    def _neighbours(self, reach: dict[str, _Reach], call: ToolCaller, notes: list[str]) -> None:
-        """Add each affected CI's CMDB neighbours to `reach`, keeping the shortest path."""
-        for origin in list(reach.values()):
-            result = call("itsm.related_cis", {"ci": origin.sys_id, "depth": self.depth})
-            if not result.ok:
-                notes.append(f"itsm.related_cis failed for {origin.name}: {result.error}")
-                continue
+            reach[ci["sys_id"]] = Reach(ci["sys_id"], name, 0, name, [], [], ci)
             if result.truncated:
-                notes.append(f"blast radius of {origin.name} was cut to the nearest CIs")
-            for item in (result.data or {}).get("related", []):
+                notes.append(f"the CMDB reach of {name} was cut to its nearest CIs")
+            related = data.get("related", [])
+            needs[name] = {str(i.get("name")) for i in related if i.get("depended_on")}
+            for item in related:
                 sys_id, distance = item["sys_id"], int(item["distance"])
                 known = reach.get(sys_id)
                 if known is None or distance < known.distance:
-                    name = item.get("name") or sys_id
-                    reach[sys_id] = _Reach(sys_id, name, distance, origin.name, item["path"])
+                    reach[sys_id] = Reach(
+                        sys_id,
+                        item.get("name") or sys_id,
+                        distance,
+                        name,
+                        item["path"],
+                        item.get("strengths") or [],
+                        item,
+                    )
+        if len(keys) > self.max_cis:
+            notes.append(
+                f"{len(keys)} affected CIs: the neighbours of the first {self.max_cis} were "
+                "walked; changes on all of them were read"
+            )
+        return reach, needs
 
     def _changes(
         self,
-        reach: dict[str, _Reach],
+        reach: dict[str, Reach],
         since: datetime,
         until: datetime,
         call: ToolCaller,
@@ -197,91 +189,361 @@ class ItsmChangeReasoner:
         changes: list[dict[str, Any]] = (result.data or {}).get("changes", [])
         return changes
 
-    def _score(
+    # ---- weighing -----------------------------------------------------------------------
+
+    def _assess(
         self,
         changes: list[dict[str, Any]],
-        reach: dict[str, _Reach],
-        detected: datetime,
+        reach: dict[str, Reach],
+        seen: Symptoms,
         notes: list[str],
-    ) -> list[_Candidate]:
-        candidates: list[_Candidate] = []
+    ) -> list[Assessment]:
+        placed: list[tuple[dict[str, Any], Reach, str]] = []
         for change in changes:
-            when = timing(change)
             state = (change.get("state") or "").lower()
-            if when is None or when.started > detected:
-                continue  # began after detection: cannot be the cause
             if state in ("canceled", "cancelled") and not change.get("work_start"):
                 notes.append(f"{change['number']} was canceled before any work; ignored")
                 continue
-            matched = change.get("matched_cis", [])
-            links = [(reach[m["sys_id"]], m["via"]) for m in matched if m["sys_id"] in reach]
-            if not links:
+            links = [
+                (reach[m["sys_id"]], m["via"])
+                for m in change.get("matched_cis", [])
+                if m["sys_id"] in reach
+            ]
+            links += [
+                (reach[m["name"]], m["via"])
+                for m in change.get("matched_cis", [])
+                if m.get("name") in reach
+            ]
+            # one place per CI (the nearest way to it), nearest CIs first, names breaking ties
+            places: dict[str, tuple[Reach, str]] = {}
+            for where, via in sorted(links, key=lambda link: (link[0].distance, link[0].name)):
+                places.setdefault(where.sys_id, (where, via))
+            for where, via in list(places.values())[:MAX_PLACES]:
+                placed.append((change, where, via))
+        shared = rarity(list({c["number"]: (c, r) for c, r, _ in placed}.values()), seen)
+        best: dict[str, Assessment] = {}
+        for change, where, via in placed:
+            when = timing(change)
+            if when is None:
                 continue
-            where, via = min(links, key=lambda link: link[0].distance)
-            score = score_change(change, when, where.distance, detected)
-            score.reasons.insert(1, _where(where, via))
-            candidates.append(
-                _Candidate(
-                    change,
-                    where,
-                    via,
-                    score.value,
-                    score.factors,
-                    score.reasons,
-                    round(when.minutes_before(detected), 1),
-                    round(when.gap_minutes(detected), 1),
+            a = assess(change, where, via, when, seen, shared)
+            known = best.get(a.number)
+            # a change made on several CIs is judged where it explains the symptoms best
+            if known is None or _rank(a) < _rank(known):
+                best[a.number] = a
+        for a in best.values():
+            a.superseded_by = _later_on_same_ci(a, changes, seen.onset)
+        return sorted(best.values(), key=_rank)
+
+    def _decide(
+        self,
+        ranked: list[Assessment],
+        reach: dict[str, Reach],
+        seen: Symptoms,
+        window: str,
+        notes: list[str],
+    ) -> Finding:
+        live = [a for a in ranked if a.ruled_out is None]
+        for a in ranked:
+            if a.ruled_out is not None:
+                notes.append(f"{a.number} ruled out: it {a.ruled_out}")
+        strong = [a for a in live if a.score >= self.min_score]
+        other = _other_cause(seen, reach, strong[0] if strong else None, ranked)
+        scope = f"{len(ranked)} change(s) on the {len(reach)} CIs in reach in the {window}"
+        if other is not None:
+            reason, quotes = other
+            notes.append(f"not a change: {reason}")
+            if strong:
+                notes.append(
+                    f"closest candidate {strong[0].number} scored {strong[0].score:.2f} but "
+                    "does not explain that"
                 )
+            return _abstain(
+                f"No change explains this: {reason}. {scope}.",
+                notes,
+                confidence=0.8 if seen.logs_read else 0.6,
+                quotes=quotes,
             )
-        candidates.sort(key=lambda c: (-c.score, c.minutes_before, c.change["number"]))
-        return candidates
-
-    def _suspect(self, c: _Candidate) -> Suspect:
-        change = c.change
-        return Suspect(
-            kind=SuspectKind.CHANGE,
-            ref=change["number"],
-            title=f"{change['number']}: {change.get('type') or 'unknown-type'} change on "
-            f"{c.reach.name}",
-            score=c.score,
-            ci=c.reach.name,
-            reasons=c.reasons,
-            quotes=[Quote.model_validate(q) for q in change.get("quotes", [])],
-            facts={
-                "distance": c.reach.distance,
-                "minutes_before": c.minutes_before,
-                "gap_minutes": c.gap_minutes,
-                "type": change.get("type"),
-                "risk": change.get("risk"),
-                "state": change.get("state"),
-                "close_code": change.get("close_code"),
-                "ci_sys_id": c.reach.sys_id,
-                "affected_ci": c.reach.origin,
-                "path": c.reach.path,
-                "via": c.via,
-                "work_start": change.get("work_start"),
-                "work_end": change.get("work_end"),
-                "planned_start": change.get("planned_start"),
-                "planned_end": change.get("planned_end"),
-                "factors": c.factors,
-            },
-        )
-
-    def _abstain(self, summary: str, notes: list[str], confidence: float) -> Finding:
+        if not strong:
+            best = live[0].score if live else 0.0
+            if live:
+                notes.append(
+                    f"closest candidate {live[0].number} scored {best:.2f}, below the "
+                    f"{self.min_score:.2f} floor: nothing links it to the symptoms"
+                )
+            evidence = "the logs and the alert" if seen.logs_read else "timing and the CMDB"
+            return _abstain(
+                f"No change explains this: {scope}, none linked to the symptoms by {evidence}.",
+                notes,
+                # recorded changes are never the whole truth (unrecorded changes happen)
+                confidence=round((0.7 if seen.logs_read else 0.5) * (1 - best), 2),
+            )
+        top = strong[0]
+        runner_up = live[1].score if len(live) > 1 else 0.0
         return Finding(
-            agent=self.agent,
+            agent=AgentName.ITSM_CHANGE,
             produced_by="offline",
-            summary=summary,
-            abstained=True,
-            confidence=confidence,
+            summary=(
+                f"{top.number} on {top.reach.name} is the most likely cause: "
+                f"{'; '.join(top.reasons[:3])}. {scope}; {len(strong) - 1} other(s) above "
+                "the floor."
+            ),
+            confidence=_confidence(top, runner_up, seen),
+            suspects=[_suspect(a, seen.detected) for a in strong[: self.max_suspects]],
             notes=notes,
         )
 
 
-def _where(reach: _Reach, via: str) -> str:
+def _home(change: dict[str, Any]) -> set[str]:
+    """The CIs a change is recorded on (its `cmdb_ci`), among those searched."""
+    return {m["sys_id"] for m in change.get("matched_cis", []) if m.get("via") == "cmdb_ci"}
+
+
+def _later_on_same_ci(a: Assessment, changes: list[dict[str, Any]], onset: datetime) -> list[str]:
+    """Releases made on the same CI after this change's work ended and before the symptoms
+    began: undoing 'the last deployment' there would undo those instead (and good releases
+    with it). A fix shipped after the symptoms began is a reaction to them, not counted."""
+    home = _home(a.change)
+    if a.when.ended is None or not home:
+        return []  # still in progress: what ships meanwhile is part of it
+    later = []
+    for other in changes:
+        if other["number"] == a.number or not home & _home(other):
+            continue
+        when = timing(other)
+        if when is None or not when.actual or not vocab.is_release(_title(other)):
+            continue
+        if a.when.ended <= when.started <= onset + SKEW:
+            later.append(str(other["number"]))
+    return sorted(later)
+
+
+def _title(change: dict[str, Any]) -> str:
+    return " ".join(
+        str(q.get("text", ""))
+        for q in change.get("quotes", [])
+        if str(q.get("source", "")).endswith("#short_description")
+    )
+
+
+def _aliases(r: Reach) -> set[str]:
+    """Host names and addresses the CMDB record of a CI gives (its description)."""
+    text = " ".join(str(q.get("text", "")) for q in r.ci.get("quotes") or [])
+    return vocab.hosts(text) - {r.name.lower()}
+
+
+def _rank(a: Assessment) -> tuple[bool, float, float, int, str]:
+    return (a.ruled_out is not None, -a.score, a.gap_to_onset, a.reach.distance, a.number)
+
+
+def _other_cause(
+    seen: Symptoms, reach: dict[str, Reach], top: Assessment | None, ranked: list[Assessment]
+) -> tuple[str, list[Quote]] | None:
+    """A cause that is not a change, when the evidence shows one and the best change does not
+    explain it: an expired certificate in reach, or a capacity limit the logs report."""
+    cert = expired_certificate([r.ci | {"name": r.name} for r in reach.values()], seen)
+    if cert is not None and not (
+        top is not None and "tls" in top.matched_kinds and top.gap_to_onset < 24 * 60
+    ):
+        return cert[1], _quotes(seen, "tls")
+    shared = _shared_provider(seen, top)
+    if shared is not None:
+        return shared
+    unrecorded = _unrecorded(seen, top, ranked)
+    if unrecorded is not None:
+        return unrecorded
+    main = seen.main()
+    if not main or not any("capacity" in t.kinds for t in main[:2]):
+        return None
+    if top is not None and (
+        "capacity" in top.matched_kinds
+        or (top.gap_to_onset <= 120 and ("named" in top.evidence or "terms" in top.evidence))
+    ):
+        return None  # a change made just before, that the errors point at, explains it
+    component = next((t.component for t in main if t.component), None)
+    where = f" in {component}" if component else ""
+    return (
+        f"the logs report a capacity limit reached{where} (template {main[0].id}, "
+        f"{main[0].count} lines) and no change in reach made it",
+        _quotes(seen, "capacity"),
+    )
+
+
+def _shared_provider(seen: Symptoms, top: Assessment | None) -> tuple[str, list[Quote]] | None:
+    """Two or more affected CIs log the same failure calling a dependency they share, and
+    the best change is neither on it nor about it: that dependency failed."""
+    for name, callers in sorted(seen.providers().items()):
+        if top is not None and (
+            top.reach.name == name
+            or any(k in top.evidence for k in ("about", "path"))
+            or top.reach.name in seen.needs.get(name, ())
+        ):
+            continue
+        quotes = [
+            q
+            for t in seen.main()[:5]
+            if t.mentions(name, seen.ci_names, seen.aliases.get(name, ()))
+            for q in t.quotes[:2]
+        ][:4]
+        return (
+            f"{' and '.join(sorted(callers))} log the same failure calling {name}, a "
+            "dependency they share, and no change in reach was made to it",
+            quotes,
+        )
+    return None
+
+
+_ACTION = re.compile(
+    r"\b(?:upgrad(?:e|ed|ing)|install(?:ed|ing)?|reinstall\w*|rolling (?:update|restart)\w*"
+    r"|reload(?:ed|ing)?|restart(?:ed|ing)|config(?:uration)? (?:change|push|applied|update)\w*"
+    r"|commit (?:job|complete)\w*|applying|applied|updat(?:ed|ing) to)\b",
+    re.I,
+)
+"""Log words of something being changed: a package upgrade, a reload, a config push."""
+SPECIFIC = ("terms", "about", "path")
+
+
+def _specific(a: Assessment) -> bool:
+    """Whether anything ties a change to what the symptoms are, beyond where and when."""
+    return any(k in a.evidence for k in SPECIFIC) or a.evidence.get("kind", 0.0) > GENERIC_KIND
+
+
+def _unrecorded(
+    seen: Symptoms, top: Assessment | None, ranked: list[Assessment]
+) -> tuple[str, list[Quote]] | None:
+    """The logs show something being changed just before the symptoms (an unattended package
+    upgrade, a config reload) that no recorded change accounts for, and the best recorded
+    change has nothing but its time and place for it: an unrecorded change."""
+    if top is not None and _specific(top):
+        return None
+    for t in seen.triggers():
+        if t.first_seen is None or t.first_seen > seen.onset or not _ACTION.search(t.text):
+            continue
+        if any(_accounts_for(a, t, seen) for a in ranked):
+            continue
+        where = f" ({t.component})" if t.component else ""
+        return (
+            f"the logs show a change no record holds, made as the symptoms began{where}, "
+            f"template {t.id} at {t.first_seen:%H:%M}",
+            t.quotes[:3],
+        )
+    return None
+
+
+def _accounts_for(a: Assessment, t: Template, seen: Symptoms) -> bool:
+    """Whether a recorded change explains a log line of something being changed: it uses
+    the change's own words, or comes from the change's CI while it was worked on."""
+    own = vocab.terms(change_text(a.change)) - seen.ci_terms
+    if len(own & t.terms) >= 2:
+        return True
+    first = t.first_seen
+    if first is None or not t.comes_from(a.reach.name, seen.ci_names):
+        return False
+    end = (a.when.ended or first) + timedelta(minutes=30)
+    return a.when.started - timedelta(minutes=5) <= first <= end
+
+
+def _quotes(seen: Symptoms, kind: str) -> list[Quote]:
+    return [q for t in seen.templates if kind in t.kinds for q in t.quotes[:2]][:4]
+
+
+def _confidence(top: Assessment, runner_up: float, seen: Symptoms) -> float:
+    """High only when timing, reach and the logs agree; lowered by a close runner-up."""
+    agree = sum(
+        (
+            top.gap_to_onset <= 180 and seen.onset_source != "detection",
+            top.reach.distance <= 1,
+            top.log_backed,
+        )
+    )
+    base = {3: 0.9, 2: 0.7, 1: 0.45, 0: 0.3}[agree]
+    margin = (top.score - runner_up) / top.score if top.score else 0.0
+    return round(min(1.0, base * (0.5 + 0.5 * margin)), 2)
+
+
+def _suspect(a: Assessment, detected: datetime) -> Suspect:
+    change = a.change
+    quotes = [Quote.model_validate(q) for q in change.get("quotes", [])]
+    for t in a.templates[:2]:
+        quotes += t.quotes[:2]
+    return Suspect(
+        kind=SuspectKind.CHANGE,
+        ref=a.number,
+        title=f"{a.number}: {change.get('type') or 'unknown-type'} change on {a.reach.name}",
+        score=min(1.0, a.score),
+        ci=a.reach.name,
+        reasons=[_where(a.reach, a.via), *a.reasons],
+        quotes=quotes,
+        facts={
+            "distance": a.reach.distance,
+            "minutes_before": round(a.when.minutes_before(detected), 1),
+            "gap_minutes": a.gap_to_onset,
+            "type": change.get("type"),
+            "risk": change.get("risk"),
+            "state": change.get("state"),
+            "close_code": change.get("close_code"),
+            "category": change.get("category"),
+            "ci_sys_id": a.reach.sys_id,
+            "ci_class": a.reach.ci.get("class"),
+            "affected_ci": a.reach.origin,
+            "path": a.reach.path,
+            "via": a.via,
+            "work_start": change.get("work_start"),
+            "work_end": change.get("work_end"),
+            "planned_start": change.get("planned_start"),
+            "planned_end": change.get("planned_end"),
+            "change_kinds": sorted(a.kinds),
+            "backout_kinds": sorted(_backout_kinds(change)),
+            "matched_kinds": sorted(a.matched_kinds),
+            "evidence": a.evidence,
+            "against": a.against,
+            "explains": round(a.explains, 3),
+            "reach_weight": round(a.reach.weight, 3),
+            "log_templates": [t.id for t in a.templates[:3]],
+            "superseded_by": a.superseded_by,
+        },
+    )
+
+
+def _backout_kinds(change: dict[str, Any]) -> set[str]:
+    text = " ".join(
+        str(q.get("text", ""))
+        for q in change.get("quotes", [])
+        if str(q.get("source", "")).endswith("#backout_plan")
+    )
+    return vocab.kinds(text) | ({"rollout_undo"} if "rollout undo" in text.lower() else set())
+
+
+def _where(reach: Reach, via: str) -> str:
     listed = " (listed as affected in task_ci)" if via == "task_ci" else ""
     if reach.distance == 0:
         return f"made on affected CI {reach.name}{listed}"
     return (
         f"made on {reach.name}{listed}, {reach.distance} hop(s) from affected CI "
         f"{reach.origin}: {' / '.join(reach.path)}"
+    )
+
+
+def _abstain(
+    summary: str, notes: list[str], confidence: float, quotes: list[Quote] | None = None
+) -> Finding:
+    suspects = []
+    if quotes:
+        suspects = [
+            Suspect(
+                kind=SuspectKind.COMPONENT,
+                ref="not-a-change",
+                title="Evidence of a cause other than a change",
+                score=0.0,
+                quotes=quotes,
+            )
+        ]
+    return Finding(
+        agent=AgentName.ITSM_CHANGE,
+        produced_by="offline",
+        summary=summary,
+        abstained=True,
+        confidence=confidence,
+        suspects=suspects,
+        notes=notes,
     )

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baton.agents.base import AgentBrief, ToolCaller
+from baton.agents.offline import vocab
+from baton.agents.offline.symptoms import Symptoms, expired_certificate
 from baton.domain.finding import AgentName, Finding, Quote, Suspect, SuspectKind
 
-SEVERITY_WEIGHT = {"error": 1.0, "warn": 0.6}
-"""How much a template's level counts: warnings matter, errors more."""
+SEVERITY_WEIGHT = {"error": 1.0, "warn": 0.6, "info": 0.3}
+"""How much a template's level counts: warnings matter, errors more; a new info line
+(`removing host`, an upgrade, a link going down) is evidence too, ranked below them."""
+AFTER = timedelta(minutes=15)
+"""The window ends this long after detection, whatever the clock says now: replaying a past
+incident must look at the same lines as it did then."""
+NEARLY_NEW = 2
+"""A template the baseline holds at most this often, now ten times as frequent, is new."""
 WEIGHTS = {"novelty": 0.45, "timing": 0.30, "volume": 0.25}
 """Shares of a template's score; they sum to 1 so a score stays within 0..1."""
 AFTER_DETECTION = 0.5
@@ -30,16 +38,21 @@ class LogAnalysisReasoner:
     """Deterministic stand-in for the log-analysis model (implements `OfflineReasoner`)."""
 
     agent = AgentName.LOG_ANALYSIS
-    tools: tuple[str, ...] = ("logs.compare", "logs.templates", "logs.search")
+    tools: tuple[str, ...] = ("logs.compare", "logs.templates", "logs.search", "itsm.related_cis")
 
-    def __init__(self, max_suspects: int = 5, searched: int = 3, examples: int = 3) -> None:
+    def __init__(
+        self, max_suspects: int = 10, searched: int = 3, examples: int = 3, max_cis: int = 3
+    ) -> None:
         self.max_suspects = max_suspects
         self.searched = searched
         self.examples = examples
+        self.max_cis = max_cis
 
     def reason(self, brief: AgentBrief, call: ToolCaller) -> Finding:
         detected_at = _aware(brief.incident.detected_at)
-        window = {"window_start": _iso(brief.window_start), "window_end": _iso(brief.window_end)}
+        end = min(_aware(brief.window_end), detected_at + AFTER)
+        end = max(end, _aware(brief.window_start) + timedelta(minutes=1))
+        window = {"window_start": _iso(brief.window_start), "window_end": _iso(end)}
         compared = call(
             "logs.compare",
             {
@@ -62,12 +75,12 @@ class LogAnalysisReasoner:
             notes.append(f"logs.templates failed: {_short(overview.error)}")
 
         candidates = [
-            _Candidate(entry, kind)
+            _Candidate(entry, _shift(entry, kind))
             for kind in ("new", "surging")
             for entry in data[kind]
-            if entry["severity"] != "info"
+            if entry["severity"] != "info" or kind == "new"
         ]
-        if not candidates:
+        if not any(c.entry["severity"] != "info" for c in candidates):
             summary = (
                 f"No new or surging error/warn log templates in the incident window "
                 f"({data['window']['lines']} lines) compared with the baseline "
@@ -87,10 +100,13 @@ class LogAnalysisReasoner:
         top = candidates[: self.max_suspects]
         for candidate in top[: self.searched]:
             self._examples(candidate, window, call, notes)
-        cis = set(brief.incident.cis)
-        suspects = [_template_suspect(c, detected_at, cis) for c in top]
-        suspects += _component_suspects(candidates, cis)
-        suspects.sort(key=lambda s: -s.score)
+        estate = self._estate(brief, call, notes)
+        suspects = [_template_suspect(c, detected_at, estate) for c in top]
+        suspects += _component_suspects(candidates, estate)
+        cert = _expired(candidates, estate, detected_at)
+        if cert is not None:
+            suspects.append(cert)
+        suspects.sort(key=lambda s: (-s.score, s.facts.get("cause") is None, s.ci is None))
         confidence = _confidence(candidates, data)
         return Finding(
             agent=self.agent,
@@ -100,6 +116,22 @@ class LogAnalysisReasoner:
             suspects=suspects,
             notes=notes,
         )
+
+    def _estate(
+        self, brief: AgentBrief, call: ToolCaller, notes: list[str]
+    ) -> list[dict[str, Any]]:
+        """The affected CIs and their CMDB neighbours (name, class, certificate validity), so
+        that a component or a name in the logs maps to a CI; affected ones first."""
+        cis: list[dict[str, Any]] = [{"name": c, "distance": 0} for c in brief.incident.cis]
+        for key in list(dict.fromkeys(brief.incident.cis))[: self.max_cis]:
+            found = call("itsm.related_cis", {"ci": key, "depth": 3, "limit": 200})
+            if not found.ok:
+                notes.append(f"CMDB not read: {_short(found.error)}")
+                break
+            if found.data.get("found"):
+                cis.append({**found.data["ci"], "distance": 0})
+                cis += found.data["related"]
+        return cis
 
     def _examples(
         self, candidate: _Candidate, window: dict[str, str], call: ToolCaller, notes: list[str]
@@ -133,7 +165,75 @@ def _score(candidate: _Candidate, detected_at: datetime, data: dict[str, Any]) -
     return round(SEVERITY_WEIGHT[entry["severity"]] * mix, 4)
 
 
-def _template_suspect(candidate: _Candidate, detected_at: datetime, cis: set[str]) -> Suspect:
+def _shift(entry: dict[str, Any], kind: str) -> str:
+    """A surging template the baseline held only once or twice counts as new."""
+    if kind == "surging" and entry["baseline_count"] <= NEARLY_NEW and (entry["ratio"] or 0) >= 10:
+        return "new"
+    return kind
+
+
+def _ci_of(texts: list[str], component: str | None, estate: list[dict[str, Any]]) -> str | None:
+    """The CI a template points at: one it names in its lines (the most specific: not an
+    affected CI), else the one its component is."""
+    names = [str(c["name"]) for c in estate if c.get("name")]
+    body = "\n".join(texts)
+    if vocab.names_a_change(body):
+        body = ""  # a line that names a ticket is never evidence
+    named = [n for n in names if vocab.mentions(body, n, names)]
+    remote = [n for n, c in zip(names, estate, strict=False) if n in named and c.get("distance")]
+    if remote:
+        return remote[0]
+    if component:
+        for name in names:
+            if vocab.same_thing(component, name, names):
+                return name
+    return named[0] if named else None
+
+
+def _expired(
+    candidates: list[_Candidate], estate: list[dict[str, Any]], detected_at: datetime
+) -> Suspect | None:
+    """A certificate in reach that expired as the TLS errors began: the suspect to fix."""
+    tls = [c for c in candidates if "tls" in vocab.kinds(_text(c))]
+    if not tls:
+        return None
+    firsts = [f for c in tls if (f := _parse(c.entry["first_seen"])) is not None]
+    seen = Symptoms(detected_at, min(firsts, default=detected_at), "logs")
+    found = expired_certificate([c for c in estate if c.get("valid_to")], seen)
+    if found is None:
+        return None
+    ci, reason = found
+    best = max(c.score for c in candidates)
+    return Suspect(
+        kind=SuspectKind.COMPONENT,
+        ref=str(ci["name"]),
+        title=f"Expired certificate {ci['name']}",
+        score=round(min(1.0, best + 0.01), 4),
+        ci=str(ci["name"]),
+        reasons=[
+            reason,
+            f"TLS errors in the logs: {', '.join(c.entry['template_id'] for c in tls[:3])}",
+        ],
+        quotes=[q for c in tls[:2] for q in c.quotes[:2]],
+        facts={
+            "valid_to": ci.get("valid_to"),
+            "class": ci.get("class"),
+            "issuer": ci.get("issuer"),
+            "description": " ".join(str(q.get("text", "")) for q in ci.get("quotes", [])),
+            "cause": "certificate_expired",
+        },
+    )
+
+
+def _text(candidate: _Candidate) -> str:
+    return "\n".join(
+        [str(candidate.entry["template"]["text"]), *(q.text for q in candidate.quotes)]
+    )
+
+
+def _template_suspect(
+    candidate: _Candidate, detected_at: datetime, estate: list[dict[str, Any]]
+) -> Suspect:
     e = candidate.entry
     first = _parse(e["first_seen"])
     lead = (detected_at - first).total_seconds() / 60 if first else None
@@ -176,19 +276,22 @@ def _template_suspect(candidate: _Candidate, detected_at: datetime, cis: set[str
     facts["change"] = candidate.kind
     facts["minutes_before_detection"] = round(lead, 2) if lead is not None else None
     template = e["template"]
+    texts = [str(template["text"]), *(q.text for q in candidate.quotes)]
     return Suspect(
         kind=SuspectKind.LOG_TEMPLATE,
         ref=e["template_id"],
         title=title,
         score=candidate.score,
-        ci=e["component"] if e["component"] in cis else None,
+        ci=_ci_of(texts, e["component"], estate),
         reasons=reasons,
         quotes=[_quote(template), *candidate.quotes],
         facts=facts,
     )
 
 
-def _component_suspects(candidates: Iterable[_Candidate], cis: set[str]) -> list[Suspect]:
+def _component_suspects(
+    candidates: Iterable[_Candidate], estate: list[dict[str, Any]]
+) -> list[Suspect]:
     """Components ranked by their strongest suspect template, a little more for each other."""
     by_component: dict[str, list[_Candidate]] = {}
     for c in candidates:
@@ -199,13 +302,15 @@ def _component_suspects(candidates: Iterable[_Candidate], cis: set[str]) -> list
         best = max(c.score for c in group)
         score = min(1.0, best * (1 + 0.1 * (len(group) - 1)))
         ids = [c.entry["template_id"] for c in group]
+        texts = [_text(c) for c in group]
         out.append(
             Suspect(
                 kind=SuspectKind.COMPONENT,
                 ref=name,
                 title=f"Component {name}: {len(group)} new or surging error/warn template(s)",
-                score=round(score, 4),
-                ci=name if name in cis else None,
+                # just under its best template, which says more (the lines themselves)
+                score=round(max(0.0, score - 0.001), 4),
+                ci=_ci_of(texts, name, estate),
                 reasons=[f"source of template(s) {', '.join(ids)}"],
                 facts={"templates": ids, "lines": sum(c.entry["count"] for c in group)},
             )

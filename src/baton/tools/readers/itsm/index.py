@@ -21,6 +21,8 @@ class Hop:
     target: str
     relation: str
     """The relation read in the walk's direction, e.g. "depends on" or "used by"."""
+    strength: str | None = None
+    """The relation's `connection_strength` (always, often, occasionally, ...), if recorded."""
 
     def describe(self, index: ItsmIndex) -> str:
         return f"{index.label(self.source)} {self.relation} {index.label(self.target)}"
@@ -33,6 +35,9 @@ class Neighbour:
     sys_id: str
     distance: int
     path: tuple[Hop, ...]
+    depended_on: bool = False
+    """Whether the origin depends on it: reached over dependency relations only, each read
+    from the dependent side (depends on, runs on, hosted on, uses, connected by...)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,26 @@ class ChangeMatch:
 
     change: ChangeRequest
     cis: tuple[tuple[str, Via], ...]
+
+
+INVERTED = frozenset(
+    {
+        "provides",
+        "powers",
+        "hosts",
+        "runs",
+        "manages",
+        "used by",
+        "member of",
+        "contained by",
+        "connects",
+        "virtualizes",
+        "receives data from",
+    }
+)
+"""Forward (parent-to-child) labels where the child depends on the parent. In every other
+relation type the parent is the dependent (ServiceNow's convention: `Depends on::Used by`,
+`Runs on::Runs`, `Hosted on::Hosts`, `Connected by::Connects`...)."""
 
 
 def _directions(label: str) -> tuple[str, str]:
@@ -88,11 +113,17 @@ class ItsmIndex:
             if ci.name:
                 self._by_name[ci.name.casefold()].append(ci)
         self._names: dict[str, str] = {}
-        self._edges: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self._edges: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+        self._needs: dict[str, list[str]] = defaultdict(list)
+        """CI -> the CIs it depends on directly."""
         for rel in relations:
             forward, backward = _directions(rel.type_label)
-            self._edges[rel.parent.value].append((rel.child.value, forward))
-            self._edges[rel.child.value].append((rel.parent.value, backward))
+            self._edges[rel.parent.value].append((rel.child.value, forward, rel.strength))
+            self._edges[rel.child.value].append((rel.parent.value, backward, rel.strength))
+            if forward in INVERTED:
+                self._needs[rel.child.value].append(rel.parent.value)
+            else:
+                self._needs[rel.parent.value].append(rel.child.value)
             for ref in (rel.parent, rel.child):
                 if ref.display_value:
                     self._names.setdefault(ref.value, ref.display_value)
@@ -123,23 +154,39 @@ class ItsmIndex:
         paths: dict[str, tuple[Hop, ...]] = {sys_id: ()}
         queue = deque([sys_id])
         found: list[Neighbour] = []
+        needed = self.dependencies(sys_id, depth)
         while queue:
             current = queue.popleft()
             path = paths[current]
             if len(path) >= depth:
                 continue
-            for target, relation in self._edges.get(current, []):
+            for target, relation, strength in self._edges.get(current, []):
                 if target in paths:
                     continue
-                paths[target] = (*path, Hop(current, target, relation))
-                found.append(Neighbour(target, len(path) + 1, paths[target]))
+                paths[target] = (*path, Hop(current, target, relation, strength))
+                found.append(Neighbour(target, len(path) + 1, paths[target], target in needed))
                 queue.append(target)
         return found
+
+    def dependencies(self, sys_id: str, depth: int) -> set[str]:
+        """CIs `sys_id` depends on, directly or through others, within `depth` hops."""
+        seen = {sys_id: 0}
+        queue = deque([sys_id])
+        while queue:
+            current = queue.popleft()
+            if seen[current] >= depth:
+                continue
+            for target in self._needs.get(current, []):
+                if target not in seen:
+                    seen[target] = seen[current] + 1
+                    queue.append(target)
+        seen.pop(sys_id)
+        return set(seen)
 
     def changes_on(self, ci_ids: set[str], since: datetime, until: datetime) -> list[ChangeMatch]:
         """Changes on any of `ci_ids` whose planned or actual window overlaps [since, until]."""
         matched: dict[str, list[tuple[str, Via]]] = defaultdict(list)
-        for ci_id in ci_ids:
+        for ci_id in sorted(ci_ids):  # a set: sorted, so the answer never varies
             for change_id, via in self._changes_by_ci.get(ci_id, []):
                 if (ci_id, via) not in matched[change_id]:
                     matched[change_id].append((ci_id, via))

@@ -86,6 +86,21 @@ class _Reader:
     def time(self, field: str) -> datetime | None:
         return self._get(field, fields.timestamp)
 
+    def first_text(self, *names: str) -> str | None:
+        """The first of several alternative fields (`version`, `u_version`) that has a value;
+        a reference (e.g. an `issuer` pointing at a company) gives its display value."""
+        for name in names:
+            raw = self.raw.get(name)
+            if isinstance(raw, Mapping) and raw.get("display_value"):
+                return str(raw["display_value"])
+            value = self.text(name)
+            if value is not None:
+                return value
+        return None
+
+    def first_time(self, *names: str) -> datetime | None:
+        return next((t for name in names if (t := self.time(name)) is not None), None)
+
 
 def parse_change_request(raw: Any, position: int | None = None) -> ChangeRequest:
     """A `change_request` record; `position` (index in the response) only improves errors."""
@@ -109,6 +124,10 @@ def parse_change_request(raw: Any, position: int | None = None) -> ChangeRequest
         close_notes=r.text("close_notes"),
         cmdb_ci=r.ref("cmdb_ci"),
         assignment_group=r.ref("assignment_group"),
+        category=r.choice("category", lower=True),
+        backout_plan=r.text("backout_plan"),
+        implementation_plan=r.text("implementation_plan"),
+        work_notes=r.text("work_notes"),
         labels=r.labels,
     )
 
@@ -125,6 +144,10 @@ def parse_config_item(raw: Any, position: int | None = None) -> ConfigItem:
         environment=r.choice("environment"),
         support_group=r.ref("support_group"),
         short_description=r.text("short_description"),
+        version=r.first_text("version", "firmware_version", "u_version"),
+        valid_from=r.first_time("valid_from", "u_valid_from"),
+        valid_to=r.first_time("valid_to", "expiration_date", "u_valid_to", "u_expiration_date"),
+        issuer=r.first_text("issuer", "u_issuer"),
         labels=r.labels,
     )
 
@@ -137,6 +160,7 @@ def parse_ci_relation(raw: Any, position: int | None = None) -> CiRelation:
         parent=r.required_ref("parent"),
         child=r.required_ref("child"),
         type=r.ref("type"),
+        strength=r.choice("connection_strength", lower=True),
     )
 
 

@@ -83,6 +83,10 @@ class ChangeRequest(BaseModel):
     close_notes: str | None = None
     cmdb_ci: Ref | None = None
     assignment_group: Ref | None = None
+    category: str | None = Field(default=None, description="e.g. software, network, hardware.")
+    backout_plan: str | None = None
+    implementation_plan: str | None = None
+    work_notes: str | None = None
     labels: dict[str, str] = Field(
         default_factory=dict, description="Display values the response carried, by field."
     )
@@ -113,6 +117,10 @@ class ConfigItem(BaseModel):
     environment: str | None = None
     support_group: Ref | None = None
     short_description: str | None = None
+    version: str | None = Field(default=None, description="Installed version or firmware.")
+    valid_from: datetime | None = Field(default=None, description="Certificate: valid from.")
+    valid_to: datetime | None = Field(default=None, description="Certificate: expiry (UTC).")
+    issuer: str | None = Field(default=None, description="Certificate: issuing CA.")
     labels: dict[str, str] = Field(default_factory=dict)
 
     @property
@@ -139,6 +147,10 @@ class CiRelation(BaseModel):
     parent: Ref
     child: Ref
     type: Ref | None = None
+    strength: str | None = Field(
+        default=None,
+        description="connection_strength: always, often, occasionally, seldom, infrequently.",
+    )
 
     @property
     def type_label(self) -> str:

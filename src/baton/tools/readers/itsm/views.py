@@ -14,7 +14,14 @@ from baton.domain.finding import Quote
 from baton.tools.readers.itsm.index import ChangeMatch, ItsmIndex, Neighbour
 from baton.tools.readers.itsm.records import ChangeRequest, ConfigItem, Ref
 
-CHANGE_TEXT_FIELDS = ("short_description", "description", "close_notes")
+CHANGE_TEXT_FIELDS = (
+    "short_description",
+    "description",
+    "close_notes",
+    "backout_plan",
+    "implementation_plan",
+    "work_notes",
+)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -34,6 +41,18 @@ def quotes(table: str, record: str, values: dict[str, str | None]) -> list[dict[
     ]
 
 
+def _details(ci: ConfigItem) -> dict[str, Any]:
+    """Structured CI fields beyond the basics: version, certificate validity and issuer."""
+    return {
+        "version": ci.version,
+        "valid_from": _time(ci.valid_from),
+        "valid_to": _time(ci.valid_to),
+        "issuer": Quote.of(f"itsm:cmdb_ci/{ci.label}#issuer", ci.issuer).text
+        if ci.issuer
+        else None,
+    }
+
+
 def ci_view(ci: ConfigItem) -> dict[str, Any]:
     return {
         "sys_id": ci.sys_id,
@@ -42,6 +61,7 @@ def ci_view(ci: ConfigItem) -> dict[str, Any]:
         "operational_status": ci.operational_status_label,
         "environment": ci.environment,
         "support_group": _ref(ci.support_group),
+        **_details(ci),
         "quotes": quotes("cmdb_ci", ci.label, {"short_description": ci.short_description}),
     }
 
@@ -56,6 +76,13 @@ def neighbour_view(index: ItsmIndex, neighbour: Neighbour) -> dict[str, Any]:
         "in_cmdb": ci is not None,
         "distance": neighbour.distance,
         "path": [hop.describe(index) for hop in neighbour.path],
+        "through": [index.label(hop.target) for hop in neighbour.path[:-1]],
+        "strengths": [hop.strength for hop in neighbour.path],
+        "depended_on": neighbour.depended_on,
+        **(_details(ci) if ci else {}),
+        "quotes": (
+            quotes("cmdb_ci", ci.label, {"short_description": ci.short_description}) if ci else []
+        ),
     }
 
 
@@ -84,6 +111,7 @@ def change_view(index: ItsmIndex, match: ChangeMatch) -> dict[str, Any]:
             else None
         ),
         "assignment_group": _ref(change.assignment_group),
+        "category": change.category,
         "matched_cis": [
             {"sys_id": ci_id, "name": index.label(ci_id), "via": via} for ci_id, via in match.cis
         ],
