@@ -17,7 +17,7 @@ from typing import Any
 from baton.agents.base import AgentBrief
 from baton.agents.offline.itsm_change import ItsmChangeReasoner
 from baton.agents.recommend import Recommendation, recommend
-from baton.domain.finding import AgentName, Finding, SuspectKind
+from baton.domain.finding import AgentName, Finding, Suspect, SuspectKind
 from baton.domain.incident import Incident
 from baton.tools.readers.itsm import ItsmStore
 from tests.unit.itsm_builders import Caller, change, ci, log_line, log_store, rel, service_log
@@ -751,3 +751,275 @@ def test_a_later_release_on_the_same_ci_leaves_the_rollback_to_a_person(tmp_path
 def test_log_line_helper_writes_the_shape_the_parser_reads():
     line = log_line(T, "ERROR", "svc-a", "boom")
     assert line == "2026-03-10 12:00:00,000 ERROR [main] svc-a: boom"
+
+
+# ---- what the logs say besides the errors -------------------------------------------------
+
+
+def test_an_earlier_episode_in_the_logs_is_neither_the_onset_nor_a_symptom(tmp_path: Path):
+    """A database maintenance ran 90 to 45 minutes before the errors and left lock-wait
+    warnings that had stopped by then; the errors are the nightly job a release changed
+    yesterday. The warnings must not move the onset back into the maintenance (which would
+    make it look 'still going on' as the symptoms began)."""
+    cis = [ci("pricing-service"), ci("catalog-db", "cmdb_ci_db_postgresql_instance")]
+    rels = [rel("pricing-service", "catalog-db")]
+    changes = [
+        described(
+            "CHG1600001",
+            "pricing-service",
+            T - 24 * HOUR,
+            T - 24 * HOUR + 10 * MIN,
+            "Deploy pricing-service 2.31.0",
+            "DailyPriceRefreshJob now writes price snapshots in parallel partitions.",
+            backout="Redeploy 2.30.4 through the pipeline.",
+            type="standard",
+        ),
+        described(
+            "CHG1600002",
+            "catalog-db",
+            T - 90 * MIN,
+            T - 45 * MIN,
+            "Rebuild bloated indexes on products and prices tables (REINDEX, lock waits)",
+            category="database",
+        ),
+    ]
+    waits = [
+        (T - 90 * MIN + i * 2 * MIN, "WARN", "slow query on prices (lock wait)") for i in range(22)
+    ]
+    logs = {
+        "pricing-service": service_log(
+            "pricing-service",
+            T,
+            errors=[
+                "DailyPriceRefreshJob failed: duplicate key value violates unique constraint "
+                "price_snapshot_pkey in partition"
+            ],
+            extra=waits,
+        ),
+        "catalog-db": calm("catalog-db"),
+    }
+    finding, proposals = investigate(
+        tmp_path, affected=["pricing-service"], cis=cis, rels=rels, changes=changes, logs=logs
+    )
+    assert top(finding) == "CHG1600001"
+    assert any("read as an earlier event, not a symptom" in n for n in finding.notes)
+    assert finding.suspects[0].facts["gap_minutes"] > 23 * 60
+    assert patterns(proposals) == ["change.rollback"]
+
+
+def test_two_services_failing_on_a_dependency_they_share_is_not_a_deploy_of_one(
+    tmp_path: Path,
+):
+    """payments-api and refunds-service both get 503s from the acquirer's API (the CMDB
+    names its host); payments-api shipped a release 20 minutes before. refunds-service did
+    not change and fails the same way: the shared dependency failed, not the release."""
+    cis = [
+        ci("payments-api"),
+        ci("refunds-service"),
+        ci(
+            "acquirer-gw",
+            "cmdb_ci_service",
+            short_description="External acquirer API (api.acquirer.example), third-party SaaS",
+        ),
+    ]
+    rels = [rel("payments-api", "acquirer-gw"), rel("refunds-service", "acquirer-gw")]
+    changes = [
+        described(
+            "CHG1700001",
+            "payments-api",
+            T - 35 * MIN,
+            T - 30 * MIN,
+            "Deploy payments-api 9.4.0",
+            "3DS2 challenge window sizes, new merchant metadata field.",
+            backout="kubectl rollout undo deployment/payments-api",
+        )
+    ]
+    logs = {
+        "payments-api": service_log(
+            "payments-api",
+            T,
+            errors=[
+                "POST https://api.acquirer.example/v3/authorisations -> 503 Service Unavailable"
+            ],
+            extra=[(T - 29 * MIN, "INFO", "payments-api 9.4.0 started")],
+        ),
+        "refunds-service": service_log(
+            "refunds-service",
+            T,
+            errors=["acquirer call failed: POST https://api.acquirer.example/v3/refunds 503"],
+        ),
+    }
+    finding, proposals = investigate(
+        tmp_path,
+        affected=["payments-api", "refunds-service"],
+        cis=cis,
+        rels=rels,
+        changes=changes,
+        logs=logs,
+    )
+    assert finding.abstained
+    assert "calling acquirer-gw, a dependency they share" in finding.summary
+    assert proposals == []
+
+
+def test_an_unrecorded_change_in_the_logs_abstains(tmp_path: Path):
+    """The node's unattended upgrades restarted its network stack as the errors began; a
+    release of the service ended eight minutes earlier and nothing ties it to 'no route to
+    host'. No record holds the upgrade: abstain, and say what the logs show."""
+    cis = [ci("intake-api"), ci("kafka-intake")]
+    rels = [rel("intake-api", "kafka-intake")]
+    changes = [
+        described(
+            "CHG1800001",
+            "intake-api",
+            T - 30 * MIN,
+            T - 18 * MIN,
+            "Deploy intake-api 2026.10.3",
+            "Standard release through the delivery pipeline.",
+            backout="kubectl rollout undo deployment/intake-api",
+            type="standard",
+        )
+    ]
+    upgrade = [
+        (T - 11 * MIN, "INFO", "unattended-upgrade: Packages that will be upgraded: systemd udev"),
+        (
+            T - 10 * MIN - 20 * timedelta(seconds=1),
+            "INFO",
+            "systemd: Stopping Network Configuration",
+        ),
+        (T - 10 * MIN, "INFO", "unattended-upgrade: All upgrades installed"),
+    ]
+    logs = {
+        "intake-api": service_log(
+            "intake-api",
+            T,
+            errors=[
+                "produce to kafka-intake:9092: dial tcp 10.1.2.3:9092: connect: no route to host"
+            ],
+        ),
+        "node-17": service_log(
+            "node-17", T, normal=("systemd-journald: rotated journal",), extra=upgrade
+        ),
+    }
+    finding, proposals = investigate(
+        tmp_path, affected=["intake-api"], cis=cis, rels=rels, changes=changes, logs=logs
+    )
+    assert finding.abstained
+    assert "a change no record holds" in finding.summary
+    assert any("upgrade" in q.text for s in finding.suspects for q in s.quotes)
+    assert proposals == []
+
+
+def test_errors_pointing_at_two_unrelated_dependencies_at_once_blame_neither_one(
+    tmp_path: Path,
+):
+    """The service loses its database and its queue in the same minute (both sit in one
+    site that lost power); the database had a routine maintenance an hour before. A change
+    to one of them does not make the other unreachable: no change explains it."""
+    cis = [
+        ci("config-api"),
+        ci("cp-db", "cmdb_ci_db_postgresql_instance"),
+        ci("cp-queue", "cmdb_ci_appl"),
+        ci("dc-2", "cmdb_ci_datacenter"),
+    ]
+    rels = [
+        rel("config-api", "cp-db"),
+        rel("config-api", "cp-queue"),
+        rel("cp-db", "dc-2", "Hosted on::Hosts"),
+        rel("cp-queue", "dc-2", "Hosted on::Hosts"),
+    ]
+    changes = [
+        described(
+            "CHG1900001",
+            "cp-db",
+            T - 90 * MIN,
+            T - 60 * MIN,
+            "Database maintenance on cp-db",
+            "Statistics refresh and index rebuild on low-traffic tables.",
+            category="database",
+            type="standard",
+        )
+    ]
+    logs = {
+        "config-api": service_log(
+            "config-api",
+            T,
+            errors=[
+                "could not connect to cp-db:5432: connection timed out after 3000 ms",
+                "producer: broker cp-queue:9092 unreachable (connection timed out)",
+            ],
+        )
+    }
+    finding, proposals = investigate(
+        tmp_path, affected=["config-api"], cis=cis, rels=rels, changes=changes, logs=logs
+    )
+    assert finding.abstained, finding.summary
+    assert proposals == []
+
+
+def test_a_flag_named_only_in_the_title_and_backout_is_turned_off(tmp_path: Path):
+    """'Enable consul streaming (flag X)' with 'turn the flag X off' as its backout is a
+    flag change, though it never says 'feature flag'."""
+    cis = [ci("traffic-router"), ci("consul-main")]
+    rels = [rel("traffic-router", "consul-main")]
+    changes = [
+        described(
+            "CHG2000001",
+            "traffic-router",
+            T - 40 * MIN,
+            T - 35 * MIN,
+            "Enable consul streaming for traffic-router (flag consul-streaming-traffic-router)",
+            "Agents switch from blocking queries to the streaming backend.",
+            backout="Turn the flag consul-streaming-traffic-router off in the flag service.",
+        )
+    ]
+    logs = {
+        "traffic-router": service_log(
+            "traffic-router",
+            T,
+            errors=["consul streaming subscription to consul-main failed: rpc error"],
+        ),
+        "consul-main": calm("consul-main"),
+    }
+    finding, proposals = investigate(
+        tmp_path, affected=["traffic-router"], cis=cis, rels=rels, changes=changes, logs=logs
+    )
+    assert top(finding) == "CHG2000001"
+    assert [(p.pattern, p.params) for p in proposals] == [
+        ("feature_flag.disable", {"feature": "consul-streaming-traffic-router"})
+    ]
+
+
+def _expired(description: str, issuer: str) -> Finding:
+    return Finding(
+        agent=AgentName.LOG_ANALYSIS,
+        produced_by="offline",
+        summary="TLS errors",
+        confidence=0.8,
+        suspects=[
+            Suspect(
+                kind=SuspectKind.COMPONENT,
+                ref="cert-chat-client",
+                title="Expired certificate cert-chat-client",
+                score=0.8,
+                ci="cert-chat-client",
+                facts={
+                    "cause": "certificate_expired",
+                    "issuer": issuer,
+                    "description": description,
+                },
+            )
+        ],
+    )
+
+
+def test_only_a_certificate_automation_issues_is_rotated_by_automation():
+    """'Not managed by cert-manager' names cert-manager too: the record's words decide."""
+    by_hand = _expired("Issued by hand from the corporate CA, not managed by cert-manager", "")
+    assert recommend(by_hand) == []
+    assert recommend(_expired("Client certificate for the gateway", "CN=Corp Issuing CA 3")) == []
+    managed = recommend(_expired("Managed by cert-manager (ClusterIssuer acme)", ""))
+    assert [(p.pattern, p.params) for p in managed] == [
+        ("cert.rotate", {"certificate": "cert-chat-client"})
+    ]
+    assert patterns(recommend(_expired("", "CN=R3, O=Let's Encrypt"))) == ["cert.rotate"]

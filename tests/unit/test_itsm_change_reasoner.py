@@ -197,3 +197,29 @@ def test_the_fixture_incident_points_at_the_checkout_deploy(tmp_path: Path):
     prose += [r for s in finding.suspects for r in s.reasons]
     assert not any("instructions" in p or "verified safe" in p for p in prose)
     assert all(q.source.startswith("itsm:change_request/CHG0031042#") for q in top.quotes)
+
+
+def test_base_relation_types_given_by_sys_id_read_as_their_names(tmp_path: Path):
+    """Exports often carry a relation's type as a bare sys_id; ServiceNow's base types have
+    the same sys_id everywhere, so the walk still reads 'depends on' and knows the way the
+    dependency goes (the app depends on the db, not the other way round)."""
+    depends = {"value": "1a9cb166f1571100a92eb60da2bce5c5"}
+    runs_on = {"value": "60bc4e22c0a8010e01f074cbe6bd73c3"}
+    store = ItsmStore(tmp_path / "itsm")
+    store.put(
+        {
+            "cmdb_ci": [ci("app"), ci("db"), ci("host"), ci("portal")],
+            "cmdb_rel_ci": [
+                {**rel("app", "db"), "type": depends},
+                {**rel("db", "host"), "type": runs_on},
+                {**rel("portal", "app"), "type": depends},
+            ],
+        }
+    )
+    result = Caller(store)("itsm.related_cis", {"ci": "app", "depth": 3})
+    related = {r["name"]: r for r in result.data["related"]}
+    assert related["db"]["path"] == ["app depends on db"]
+    assert related["host"]["path"][-1] == "db runs on host"
+    assert related["db"]["depended_on"] and related["host"]["depended_on"]
+    assert not related["portal"]["depended_on"]  # portal depends on app, not app on portal
+    assert related["host"]["through"] == ["db"]

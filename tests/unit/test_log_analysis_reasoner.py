@@ -14,8 +14,10 @@ from baton.agents.offline.log_analysis import LogAnalysisReasoner
 from baton.domain.finding import AgentName, SuspectKind
 from baton.domain.incident import Incident
 from baton.tools.readers.base import ToolResult
+from baton.tools.readers.itsm import ItsmStore
 from baton.tools.readers.logs.store import load_file
 from baton.tools.readers.logs.tools import log_tools
+from tests.unit.itsm_builders import Caller, ci, log_store, rel, service_log
 from tests.unit.logfixtures import DETECTED, END, INJECTION, START, write_service_logs
 
 LOGHUB = Path(__file__).resolve().parents[2].parent / "shared" / "loghub"
@@ -159,3 +161,102 @@ def test_hadoop_network_failure_points_at_failure_events(tmp_path: Path) -> None
     top_lines = [int(q.source.rsplit(":", 1)[1]) for q in templates[0].quotes[1:]]
     assert top_lines and {event_of[n] for n in top_lines} <= failing
     assert any(s.kind == SuspectKind.COMPONENT for s in finding.suspects)
+
+
+# ---- which CI the errors point at: the CMDB read alongside the logs ------------------------
+
+T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def estate_finding(
+    tmp_path: Path,
+    affected: list[str],
+    cis: list[dict[str, Any]],
+    rels: list[dict[str, Any]],
+    logs: dict[str, list[str]],
+) -> Any:
+    """The log agent on `logs` (file name -> lines) with the CMDB `cis`/`rels` readable."""
+    store = ItsmStore(tmp_path / "itsm")
+    store.put({"cmdb_ci": cis, "cmdb_rel_ci": rels, "change_request": [], "task_ci": []})
+    directory = log_store(tmp_path, *logs.items(), now=T)
+    b = AgentBrief(
+        agent=AgentName.LOG_ANALYSIS,
+        incident=Incident(title="errors", cis=affected, detected_at=T),
+        window_start=T - timedelta(hours=1),
+        window_end=T,
+        baseline_start=T - timedelta(hours=2),
+        baseline_end=T - timedelta(hours=1),
+    )
+    return LogAnalysisReasoner().reason(b, Caller(store, logs=directory))
+
+
+def test_the_deepest_ci_with_strong_errors_goes_first(tmp_path: Path) -> None:
+    """The service logs that its database is unreachable; the node the database runs on logs
+    its own errors. The node is where the errors start (two dependency hops down)."""
+    cis = [ci("appointment-api"), ci("appointments-db"), ci("k8s-node-07", "cmdb_ci_server")]
+    rels = [
+        rel("appointment-api", "appointments-db"),
+        rel("appointments-db", "k8s-node-07", "Runs on::Runs"),
+    ]
+    api = service_log(
+        "appointment-api",
+        T,
+        errors=["could not reach appointments-db: dial tcp 10.12.9.14:5432: i/o timeout"],
+        days=1,
+    )
+    node = service_log(
+        "kubelet",
+        T,
+        errors=["Error updating node status, will retry: context deadline exceeded"],
+        days=1,
+    )
+    finding = estate_finding(
+        tmp_path,
+        ["appointment-api"],
+        cis,
+        rels,
+        {"appointment-api.log": api, "k8s-node-07-kern.log": node},
+    )
+    top = finding.suspects[0]
+    assert top.ci == "k8s-node-07"
+    assert any("dependency hop(s) below the affected CI" in r for r in top.reasons)
+    named = [s for s in finding.suspects if s.ci == "appointments-db"]
+    assert named and named[0].kind is SuspectKind.LOG_TEMPLATE  # still listed, below
+
+
+def test_a_host_name_from_the_cmdb_maps_errors_to_their_ci(tmp_path: Path) -> None:
+    cis = [
+        ci("payments-api"),
+        ci("acquirer-gw", "cmdb_ci_service", short_description="Acquirer API (api.acq.example)"),
+    ]
+    rels = [rel("payments-api", "acquirer-gw")]
+    lines = service_log(
+        "payments-api",
+        T,
+        errors=["POST https://api.acq.example/v3/authorise -> 503 Service Unavailable"],
+        days=1,
+    )
+    finding = estate_finding(tmp_path, ["payments-api"], cis, rels, {"payments-api.log": lines})
+    assert finding.suspects[0].ci == "acquirer-gw"
+
+
+def test_a_log_file_named_after_a_ci_maps_its_lines_to_it(tmp_path: Path) -> None:
+    cis = [ci("order-service"), ci("orders-db", "cmdb_ci_db_postgresql_instance")]
+    rels = [rel("order-service", "orders-db")]
+    calm = [
+        f"{T - timedelta(minutes=m):%Y-%m-%d %H:%M:%S},000 INFO checkpoint complete"
+        for m in range(120, 10, -5)
+    ]
+    errors = [
+        f"{T - timedelta(seconds=s):%Y-%m-%d %H:%M:%S},000 ERROR remaining connection slots "
+        "are reserved for non-replication superuser connections"
+        for s in range(600, 0, -10)
+    ]
+    finding = estate_finding(
+        tmp_path,
+        ["order-service", "orders-db"],
+        cis,
+        rels,
+        {"orders-db-postgresql.log": sorted(calm + errors)},
+    )
+    assert finding.suspects[0].ci == "orders-db"

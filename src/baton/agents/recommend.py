@@ -56,8 +56,21 @@ _MORE_STEPS = re.compile(
     r"\b(?:and|then|plus)\s+(?!through\b|via\b|with\b)[a-z]+|;\s*(?![^.;]*\bleft\b)\w", re.I
 )
 """Further steps after the redeploy (`... and swap alias products back`): more than a rollback."""
+_FLAG_CHANGE = re.compile(
+    r"\b(?:enabl\w*|turn(?:ed|s)? on|switch(?:ed)? on)\b[^.;]{0,80}\bflag\b"
+    r"|\b(?:turn|switch|set)\s+(?:the\s+)?(?:feature\s+)?flag\s+\S+\s+(?:off|to false)"
+    r"|\bdisabl\w*\s+(?:the\s+)?(?:feature\s+)?flag\b",
+    re.I,
+)
+"""A change that switched a flag on, or whose backout is switching it off."""
 _FLAG = re.compile(r"(?:feature[ -]?flag|toggle|flag)\s+[`'\"]?([A-Za-z0-9_.-]{2,100})", re.I)
 _AUTOMATED_ISSUERS = re.compile(r"cert-manager|acme|let'?s ?encrypt|vault", re.I)
+_MANUAL = re.compile(
+    r"\bnot (?:managed|issued|renewed|rotated) (?:by|through|with)\b|\bby hand\b|\bmanual(?:ly)?\b"
+    r"|\bwithout (?:cert-manager|acme|automation)\b|\bunmanaged\b",
+    re.I,
+)
+"""A description that says a certificate is not one automation renews."""
 _RESTART = re.compile(
     r"out ?of ?memory|outofmemory|\boom\b|memory leak|deadlock|hung|stuck|leak(?:ed|ing)?", re.I
 )
@@ -108,7 +121,10 @@ def _undo(suspect: Suspect) -> list[Recommendation]:
     if not _CHANGE.match(suspect.ref):
         return []
     kinds = _kinds(suspect)
-    if "feature_flag" in kinds:
+    plan = " ".join(
+        q.text for q in suspect.quotes if q.source.endswith(("#short_description", "#backout_plan"))
+    )
+    if "feature_flag" in kinds or _FLAG_CHANGE.search(plan):
         return _flag_off(suspect)
     if suspect.facts.get("superseded_by"):
         return []
@@ -151,8 +167,12 @@ def _flag_off(suspect: Suspect) -> list[Recommendation]:
 def _renew(suspect: Suspect) -> list[Recommendation]:
     """An expired certificate is re-issued by cert-manager only when cert-manager (or the
     ACME/Vault issuer it drives) manages it; a vendor certificate is a person's job."""
-    managed = " ".join(str(suspect.facts.get(k) or "") for k in ("issuer", "description"))
-    if not _AUTOMATED_ISSUERS.search(managed) or not _NAME.match(suspect.ref):
+    issuer = str(suspect.facts.get("issuer") or "")
+    description = str(suspect.facts.get("description") or "")
+    automated = _AUTOMATED_ISSUERS.search(issuer) is not None or (
+        _AUTOMATED_ISSUERS.search(description) is not None and not _MANUAL.search(description)
+    )
+    if not automated or not _NAME.match(suspect.ref):
         return []
     return [
         Recommendation(

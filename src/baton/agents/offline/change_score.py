@@ -77,7 +77,7 @@ TRACE = 3.0
 TRACE_CONFIRMS = 1.2
 TRACE_LEAD = timedelta(minutes=30)
 """A trace this close before the onset shows the change taking effect as the symptoms began."""
-VERSION = 2.0
+VERSION = 1.5
 NOT_STARTED = 0.3
 BACKED_OUT = 0.15
 
@@ -343,6 +343,19 @@ def _link_place(
     if elsewhere and not about and (not named or (reach.distance == 0 and not spoken)):
         against["points_elsewhere"] = POINTS_ELSEWHERE
         a.reasons.append(f"the errors point at {', '.join(sorted(elsewhere)[:3])} instead")
+    pointed = symptoms.pointed_at(exclude=set())
+    if name in pointed:
+        # the errors also point at CIs this one neither reaches nor is reached through: a
+        # cause they share (a network, a site, power) rather than a change to one of them
+        mine = symptoms.paths.get(name, set())
+        apart = sorted(
+            y for y in pointed - {name} if y not in mine and name not in symptoms.paths.get(y, ())
+        )
+        if apart:
+            against["partial"] = PARTIAL
+            a.reasons.append(
+                f"the errors point at {', '.join(apart[:3])} too, which it does not reach"
+            )
     sources = symptoms.sources()
     if len(sources) >= 2:
         # the same symptoms logged by an affected CI that does not depend on this one: a

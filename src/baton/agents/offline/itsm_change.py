@@ -106,6 +106,7 @@ class ItsmChangeReasoner:
         seen.affected = {r.name for r in reach.values() if r.distance == 0}
         seen.needs = needs
         seen.aliases = {r.name: _aliases(r) for r in reach.values()}
+        seen.paths = {r.name: set(r.ci.get("through") or []) for r in reach.values()}
         ranked = self._assess(changes, reach, seen, notes)
         window = f"{duration((detected - since).total_seconds() / 60)} before detection"
         return self._decide(ranked, reach, seen, window, notes)
@@ -263,6 +264,7 @@ class ItsmChangeReasoner:
                 notes,
                 confidence=0.8 if seen.logs_read else 0.6,
                 quotes=quotes,
+                context=_onset_context(seen),
             )
         if not strong:
             best = live[0].score if live else 0.0
@@ -277,6 +279,7 @@ class ItsmChangeReasoner:
                 notes,
                 # recorded changes are never the whole truth (unrecorded changes happen)
                 confidence=round((0.7 if seen.logs_read else 0.5) * (1 - best), 2),
+                context=_onset_context(seen),
             )
         top = strong[0]
         runner_up = live[1].score if len(live) > 1 else 0.0
@@ -289,7 +292,10 @@ class ItsmChangeReasoner:
                 "the floor."
             ),
             confidence=_confidence(top, runner_up, seen),
-            suspects=[_suspect(a, seen.detected) for a in strong[: self.max_suspects]],
+            suspects=[
+                *(_suspect(a, seen.detected) for a in strong[: self.max_suspects]),
+                *([context] if (context := _onset_context(seen)) else []),
+            ],
             notes=notes,
         )
 
@@ -352,6 +358,19 @@ def _other_cause(
     unrecorded = _unrecorded(seen, top, ranked)
     if unrecorded is not None:
         return unrecorded
+    facility = [
+        t
+        for t in [*seen.main(), *seen.triggers()]
+        if "facility" in t.kinds and t.severity in ("error", "warn")
+    ]
+    if facility and not (top is not None and "facility" in top.matched_kinds):
+        where = next((c for c in sorted(seen.ci_names) if facility[0].mentions(c)), None)
+        at = f" at {where}" if where else ""
+        return (
+            f"the logs report a power or facility failure{at} (template {facility[0].id}) "
+            "and no change in reach was made to it",
+            [q for t in facility[:2] for q in t.quotes[:2]],
+        )
     main = seen.main()
     if not main or not any("capacity" in t.kinds for t in main[:2]):
         return None
@@ -471,7 +490,7 @@ def _suspect(a: Assessment, detected: datetime) -> Suspect:
         ref=a.number,
         title=f"{a.number}: {change.get('type') or 'unknown-type'} change on {a.reach.name}",
         score=min(1.0, a.score),
-        ci=a.reach.name,
+        ci=_recorded_ci(change) or a.reach.name,
         reasons=[_where(a.reach, a.via), *a.reasons],
         quotes=quotes,
         facts={
@@ -484,6 +503,7 @@ def _suspect(a: Assessment, detected: datetime) -> Suspect:
             "close_code": change.get("close_code"),
             "category": change.get("category"),
             "ci_sys_id": a.reach.sys_id,
+            "placed_at": a.reach.name,
             "ci_class": a.reach.ci.get("class"),
             "affected_ci": a.reach.origin,
             "path": a.reach.path,
@@ -505,6 +525,14 @@ def _suspect(a: Assessment, detected: datetime) -> Suspect:
     )
 
 
+def _recorded_ci(change: dict[str, Any]) -> str | None:
+    """The CI the change is recorded on (`cmdb_ci`): where its cause sits, whichever of its
+    CIs it was judged on."""
+    recorded = change.get("cmdb_ci")
+    name = recorded.get("name") if isinstance(recorded, dict) else None
+    return str(name) if name else None
+
+
 def _backout_kinds(change: dict[str, Any]) -> set[str]:
     text = " ".join(
         str(q.get("text", ""))
@@ -524,8 +552,30 @@ def _where(reach: Reach, via: str) -> str:
     )
 
 
+def _onset_context(seen: Symptoms) -> Suspect | None:
+    """The new log lines of the minutes before the symptoms began, quoted for the person who
+    reads the finding (a failover, a package upgrade, a flag served): context, not a
+    suspect, so it scores nothing."""
+    triggers = sorted(seen.triggers(), key=lambda t: (t.first_seen or seen.onset, t.id))
+    quotes = [q for t in triggers[:4] for q in (t.quotes[1:3] or t.quotes[:1])]
+    if not quotes:
+        return None
+    return Suspect(
+        kind=SuspectKind.COMPONENT,
+        ref="onset",
+        title=f"New log lines as the symptoms began ({seen.onset:%H:%M} UTC)",
+        score=0.0,
+        reasons=[f"first seen up to 10 min before the onset ({seen.onset_source})"],
+        quotes=quotes[:8],
+    )
+
+
 def _abstain(
-    summary: str, notes: list[str], confidence: float, quotes: list[Quote] | None = None
+    summary: str,
+    notes: list[str],
+    confidence: float,
+    quotes: list[Quote] | None = None,
+    context: Suspect | None = None,
 ) -> Finding:
     suspects = []
     if quotes:
@@ -538,6 +588,8 @@ def _abstain(
                 quotes=quotes,
             )
         ]
+    if context is not None:
+        suspects.append(context)
     return Finding(
         agent=AgentName.ITSM_CHANGE,
         produced_by="offline",

@@ -11,6 +11,7 @@ there is nothing to look at. Everything read from logs reaches the finding as a 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -107,6 +108,7 @@ class LogAnalysisReasoner:
         if cert is not None:
             suspects.append(cert)
         suspects.sort(key=lambda s: (-s.score, s.facts.get("cause") is None, s.ci is None))
+        suspects = _deepest_first(suspects, estate)
         confidence = _confidence(candidates, data)
         return Finding(
             agent=self.agent,
@@ -172,14 +174,24 @@ def _shift(entry: dict[str, Any], kind: str) -> str:
     return kind
 
 
-def _ci_of(texts: list[str], component: str | None, estate: list[dict[str, Any]]) -> str | None:
-    """The CI a template points at: one it names in its lines (the most specific: not an
-    affected CI), else the one its component is."""
+def _ci_of(
+    texts: list[str],
+    component: str | None,
+    estate: list[dict[str, Any]],
+    files: Iterable[str] = (),
+) -> str | None:
+    """The CI a template points at: one it names in its lines, by name or by a host name its
+    CMDB record gives (the most specific: not an affected CI), else the one its component
+    is, else the one whose log file it is in (`orders-db-postgresql.log`)."""
     names = [str(c["name"]) for c in estate if c.get("name")]
     body = "\n".join(texts)
     if vocab.names_a_change(body):
         body = ""  # a line that names a ticket is never evidence
-    named = [n for n in names if vocab.mentions(body, n, names)]
+    named = [
+        n
+        for n, c in zip(names, estate, strict=False)
+        if any(vocab.mentions(body, alias, names) for alias in (n, *_aliases(c)))
+    ]
     remote = [n for n, c in zip(names, estate, strict=False) if n in named and c.get("distance")]
     if remote:
         return remote[0]
@@ -187,7 +199,70 @@ def _ci_of(texts: list[str], component: str | None, estate: list[dict[str, Any]]
         for name in names:
             if vocab.same_thing(component, name, names):
                 return name
+    for file in files:
+        stem = _stem(file)
+        for name in names:
+            if vocab.same_thing(stem, name, names):
+                return name
     return named[0] if named else None
+
+
+def _aliases(ci: dict[str, Any]) -> set[str]:
+    """Host names and addresses a CMDB record gives for a CI (its description)."""
+    text = " ".join(str(q.get("text", "")) for q in ci.get("quotes") or [])
+    return vocab.hosts(text)
+
+
+def _files(quotes: Iterable[Quote]) -> list[str]:
+    """The log files quotes come from (`logs:<file>:<line>`)."""
+    out = []
+    for q in quotes:
+        parts = q.source.split(":")
+        if len(parts) >= 3 and parts[0] == "logs" and parts[1] not in out:
+            out.append(parts[1])
+    return out
+
+
+def _stem(file: str) -> str:
+    return re.split(r"\.(?:log|jsonl|json|txt|out|err)\b|\.\d", file, maxsplit=1)[0]
+
+
+ROOT_SHARE = 0.6
+"""A suspect this close to the top one, on a CI deeper in the affected CI's dependencies,
+is put first: where the errors start, not where they surface."""
+
+
+def _deepest_first(suspects: list[Suspect], estate: list[dict[str, Any]]) -> list[Suspect]:
+    """Errors travel up a dependency chain: the service logs that its database is unreachable,
+    the database host logs its NIC flapping. Among strong suspects on CIs the affected CIs
+    depend on (the CMDB's dependency relations), the deepest one goes first."""
+    if not suspects:
+        return suspects
+    depth: dict[str, int] = {}
+    for c in estate:
+        if c.get("depended_on") and c.get("name"):
+            name = str(c["name"])
+            depth[name] = min(depth.get(name, 99), int(c.get("distance") or 0))
+    top = suspects[0]
+    floor = ROOT_SHARE * top.score
+    deeper = [
+        s
+        for s in suspects
+        if s.ci in depth
+        and s.score >= floor
+        and s.kind in (SuspectKind.LOG_TEMPLATE, SuspectKind.COMPONENT)
+        and depth[s.ci] > depth.get(top.ci or "", 0)
+    ]
+    if not deeper or top.facts.get("cause") is not None:
+        return suspects
+    root = max(deeper, key=lambda s: (depth[s.ci or ""], s.score))
+    root.reasons.append(
+        f"{root.ci} is {depth[root.ci or '']} dependency hop(s) below the affected CI, the "
+        "deepest with strong new errors: where they start, not where they surface"
+    )
+    # ranked first, as the expired certificate is: just above the strongest symptom
+    root = root.model_copy(update={"score": round(min(1.0, top.score + 0.005), 4)})
+    return [root, *(s for s in suspects if s.ref != root.ref or s.kind is not root.kind)]
 
 
 def _expired(
@@ -282,7 +357,7 @@ def _template_suspect(
         ref=e["template_id"],
         title=title,
         score=candidate.score,
-        ci=_ci_of(texts, e["component"], estate),
+        ci=_ci_of(texts, e["component"], estate, _files(candidate.quotes)),
         reasons=reasons,
         quotes=[_quote(template), *candidate.quotes],
         facts=facts,
@@ -310,7 +385,7 @@ def _component_suspects(
                 title=f"Component {name}: {len(group)} new or surging error/warn template(s)",
                 # just under its best template, which says more (the lines themselves)
                 score=round(max(0.0, score - 0.001), 4),
-                ci=_ci_of(texts, name, estate),
+                ci=_ci_of(texts, name, estate, _files(q for c in group for q in c.quotes)),
                 reasons=[f"source of template(s) {', '.join(ids)}"],
                 facts={"templates": ids, "lines": sum(c.entry["count"] for c in group)},
             )

@@ -36,6 +36,13 @@ BURST = timedelta(minutes=10)
 """Lines of one template this close together form a burst (its onset)."""
 ABSENCE = timedelta(minutes=5)
 """A template first seen this long after the logs begin was really absent before."""
+_FAILURE = re.compile(
+    r"\b(?:oom\w*|out of memory|killed|crash\w*|panic\w*|fatal|segfault|core dumped"
+    r"|exceeded (?:memory|cpu|the) limit|health ?check failed|unhealthy|exception"
+    r"|(?:failed|refused|unreachable|rejected|denied|aborted)\b|removing host)",
+    re.I,
+)
+"""Words of a failure, whatever level the line was logged at."""
 _CONNECTIVITY = re.compile(
     r"time[ds]? ?out|timeout|connection (?:refused|reset|closed|aborted)|reset by peer"
     r"|unreachable|no route to host|broken pipe|could not connect|can'?t connect",
@@ -43,6 +50,8 @@ _CONNECTIVITY = re.compile(
 )
 TRIGGER = timedelta(minutes=10)
 """How far before the onset a new template is read as what set the symptoms off."""
+PRECURSOR = timedelta(minutes=30)
+"""How far ahead of the strongest symptom another template may set the onset."""
 ONSET_SEARCHES = 2
 CERT_WINDOW = timedelta(days=30)
 """A certificate that expired this long before the symptoms (or up to an hour after their
@@ -77,7 +86,9 @@ class Template:
         level = {"error": 1.0, "warn": 0.6}.get(self.severity, 0.3)
         # present since the logs begin: nothing says it is new
         known = 1.0 if self.absence_seen else 0.5
-        return level * known * (1 + math.log10(1 + self.count))
+        # a crash, a kill or a refusal says more than `slow` or `retrying`
+        hard = 1.2 if _FAILURE.search(self.text) else 1.0
+        return level * known * hard * (1 + math.log10(1 + self.count))
 
     def names(
         self, ci_name: str, among: Collection[str] = (), aliases: Collection[str] = ()
@@ -124,7 +135,10 @@ class Symptoms:
     """Affected CI -> the CIs it depends on (set by the caller, from the CMDB)."""
     aliases: dict[str, set[str]] = field(default_factory=dict)
     """CI -> host names and addresses its CMDB record gives (set by the caller)."""
+    paths: dict[str, set[str]] = field(default_factory=dict)
+    """CI -> the CIs between it and the affected CI it was reached from (set by the caller)."""
     _kind_words: dict[Any, set[tuple[str, int]]] = field(default_factory=dict, repr=False)
+    _pointed: dict[Any, set[str]] = field(default_factory=dict, repr=False)
 
     @property
     def ci_terms(self) -> set[str]:
@@ -132,8 +146,13 @@ class Symptoms:
 
     def pointed_at(self, exclude: set[str]) -> set[str]:
         """CIs in reach, not affected ones, that the main symptoms come from or name."""
-        names = self.ci_names - self.affected - exclude
-        return {name for name in names for t in self.main()[:3] if self._names(t, name)}
+        key = (frozenset(self.ci_names), frozenset(self.affected), len(self.templates))
+        found = self._pointed.get(key)
+        if found is None:
+            names = self.ci_names - self.affected
+            found = {name for name in names for t in self.main()[:3] if self._names(t, name)}
+            self._pointed = {key: found}
+        return found - exclude
 
     def _names(self, t: Template, name: str) -> bool:
         return t.names(name, self.ci_names, self.aliases.get(name, ()))
@@ -270,6 +289,10 @@ def gather(brief: AgentBrief, call: ToolCaller) -> Symptoms:
             if shift == "new" and not baseline_lines:
                 first = template.first_seen
                 template.absence_seen = first is not None and first - covered_from >= ABSENCE
+            if template.severity not in ("error", "warn") and _FAILURE.search(template.text):
+                # logged at info, but a failure all the same (`OOMKilled`, `health check
+                # failed`): a symptom, read as a warning
+                template.severity = "warn"
             if template.severity in ("error", "warn"):
                 symptoms.templates.append(template)
             elif shift == "new" and template.absence_seen:
@@ -343,7 +366,7 @@ def _template(entry: dict[str, Any], shift: str) -> Template | None:
         files=tuple(sorted({f for q in examples if (f := _file(q.source))})),
         quotes=[Quote.of(f"logs:template:{entry['template_id']}", text), *examples],
         kinds=vocab.kinds(body),
-        terms=vocab.terms(body) | ({vocab.norm(component)} if component else set()),
+        terms=vocab.terms(body) | (vocab.terms(component) if component else set()),
     )
 
 
@@ -367,11 +390,15 @@ def _onset(symptoms: Symptoms, call: ToolCaller, start: datetime, end: datetime)
         )
         times = [t for line in (found.data or {}).get("lines", []) if (t := _parse(line["ts"]))]
         template.onset = _burst(sorted(times)) if found.ok and times else template.first_seen
+    anchor = (timed[0].onset or timed[0].first_seen) if timed else None
     for template in timed:
         when = template.onset or template.first_seen
-        if when is not None and when < symptoms.onset:
-            symptoms.onset = when
-            symptoms.onset_source = f"log template {template.id} ({template.count} lines)"
+        if when is None or when >= symptoms.onset:
+            continue
+        if anchor is not None and when < anchor - PRECURSOR:
+            continue  # a background template hours older than the strongest symptom
+        symptoms.onset = when
+        symptoms.onset_source = f"log template {template.id} ({template.count} lines)"
 
 
 def _burst(times: list[datetime]) -> datetime:

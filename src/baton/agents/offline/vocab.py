@@ -13,6 +13,7 @@ change, or away from one, by writing its number somewhere.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable
 
@@ -104,7 +105,11 @@ KINDS: dict[str, tuple[str, ...]] = {
         r"replication",
         r"schema",
         r"migration",
-        r"index",
+        r"indexes",
+        r"indices",
+        r"reindex\w*",
+        r"(?:missing|unique|btree|gin|db|database|table|secondary|composite|partial) index",
+        r"index (?:on|scan|rebuild|bloat|creation|build|lock)\w*",
         r"query",
         r"queries",
         r"table",
@@ -252,6 +257,20 @@ KINDS: dict[str, tuple[str, ...]] = {
         r"dmarc",
         r"mailbox\w*",
     ),
+    "facility": (
+        r"ups",
+        r"utility (?:feeds?|power)",
+        r"generators?",
+        r"pdus?",
+        r"power (?:loss|lost|failure|outage|feeds?|supply|cut)",
+        r"(?:on|ups) battery",
+        r"battery exhausted",
+        r"breakers? tripped",
+        r"cooling (?:failure|loss|unit)",
+        r"hvac",
+        r"chillers?",
+        r"transfer switch",
+    ),
     "cache": (r"cache", r"redis", r"memcached?", r"evicted keys", r"cache miss\w*"),
     "messaging": (
         r"kafka",
@@ -339,7 +358,11 @@ def terms(text: str) -> set[str]:
     never a ticket number. `checkout.HikariPool-1` gives {checkout, hikaripool}."""
     out: set[str] = set()
     for token in _TOKEN.findall(without_change_numbers(text)):
-        for word in _SUBWORD.findall(token.lower()):
+        words = _SUBWORD.findall(token.lower())
+        # a code identifier counts whole and by its long parts: `MonthEndAccrualJob` is
+        # {monthendaccrualjob, month, accrual}, `BigDecimal` {bigdecimal, decimal}
+        words += [w for w in _SUBWORD.findall(_CAMEL.sub(" ", token).lower()) if len(w) >= 5]
+        for word in words:
             if len(word) >= 3 and word not in STOPWORDS and not word.isdigit():
                 out.add(_singular(word))
     return out
@@ -363,6 +386,7 @@ def without_names(text: str, names: Collection[str]) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=8192)
 def norm(name: str) -> str:
     """A name as CI and component names are compared: `Checkout.API` -> `checkout-api`."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")

@@ -154,7 +154,26 @@ class CiRelation(BaseModel):
 
     @property
     def type_label(self) -> str:
-        return self.type.label if self.type else "related to"
+        """`Depends on::Used by`: the display value, or the name of a ServiceNow base type
+        when the export holds only its sys_id (these are the same on every instance)."""
+        if self.type is None:
+            return "related to"
+        if not self.type.display_value and self.type.value in BASE_REL_TYPES:
+            return BASE_REL_TYPES[self.type.value]
+        return self.type.label
+
+
+BASE_REL_TYPES = {
+    "1a9cb166f1571100a92eb60da2bce5c5": "Depends on::Used by",
+    "60bc4e22c0a8010e01f074cbe6bd73c3": "Runs on::Runs",
+    "5f985e0ec0a8010e00a9714f2a172815": "Hosted on::Hosts",
+    "55c95bf6c0a8010e0118ec7056ebc54d": "Contains::Contained by",
+    "5599a965c0a8010e00da3b58b113d70e": "Connects to::Connected by",
+    "cb5592603751200032ff8c00dfbe5d17": "Uses::Used by",
+    "a99d39118f10310091769012cbbe4429": "Cluster of::Cluster",
+    "25242fb2377a9200738d021a54990e88": "Owns::Owned by",
+}
+"""sys_ids of relation types every ServiceNow instance ships (cmdb_rel_type), by name."""
 
 
 class TaskCi(BaseModel):
