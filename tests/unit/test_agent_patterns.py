@@ -1023,3 +1023,93 @@ def test_only_a_certificate_automation_issues_is_rotated_by_automation():
         ("cert.rotate", {"certificate": "cert-chat-client"})
     ]
     assert patterns(recommend(_expired("", "CN=R3, O=Let's Encrypt"))) == ["cert.rotate"]
+
+
+def test_an_earlier_problem_elsewhere_does_not_set_the_onset(tmp_path: Path):
+    """The standby's replication had been failing for two hours (its own errors, still
+    going); an emergency re-seed, started 40 minutes ago to fix it, wiped the wrong data
+    directory and the web app's errors began 10 minutes ago. The incident is the web app's:
+    its errors set the onset, so the re-seed is a candidate, not 'after the symptoms'."""
+    cis = [
+        ci("codehub-web"),
+        ci("pg-db1", "cmdb_ci_db_postgresql_instance"),
+        ci("pg-db2", "cmdb_ci_db_postgresql_instance"),
+    ]
+    rels = [rel("codehub-web", "pg-db1"), rel("pg-db1", "pg-db2", "Replicates to::Replica of")]
+    changes = [
+        described(
+            "CHG2100001",
+            "pg-db2",
+            T - 40 * MIN,
+            None,
+            "Emergency: re-seed pg-db2 standby from pg-db1 (replication broken)",
+            "Stop pg-db2, empty its data directory, re-seed it with pg_basebackup from pg-db1.",
+            type="emergency",
+            state="-1",
+            close_code="",
+        ),
+        described(
+            "CHG2100002",
+            "codehub-web",
+            T - 25 * MIN,
+            T - 20 * MIN,
+            "Rate-limit snippet creation and block abusive networks",
+            category="security",
+        ),
+    ]
+    logs = {
+        "pg-db2-postgresql": service_log(
+            "postgres",
+            T,
+            errors=["could not receive data from WAL stream: requested WAL segment removed"],
+            onset=2 * HOUR,
+            burst=2 * HOUR,
+        ),
+        "codehub-web": service_log(
+            "codehub-web",
+            T,
+            errors=['PG::InternalError: could not open file "base/16384/2619": No such file'],
+        ),
+    }
+    finding, _ = investigate(
+        tmp_path, affected=["codehub-web"], cis=cis, rels=rels, changes=changes, logs=logs
+    )
+    assert finding.suspects and top(finding) == "CHG2100001", finding.summary
+
+
+def test_a_power_failure_in_the_logs_is_not_blamed_on_a_release(tmp_path: Path):
+    """The site went onto generators, then its UPS ran out; a release of the service went
+    out half an hour before the errors. Nothing in a release drains a UPS."""
+    cis = [ci("config-api"), ci("cp-db", "cmdb_ci_db_postgresql_instance")]
+    rels = [rel("config-api", "cp-db")]
+    changes = [
+        described(
+            "CHG2200001",
+            "config-api",
+            T - 45 * MIN,
+            T - 40 * MIN,
+            "Deploy config-api 2026.45.1",
+            "Standard release through the delivery pipeline.",
+            backout="kubectl rollout undo deployment/config-api",
+            type="standard",
+        )
+    ]
+    power = [
+        (T - 14 * MIN, "WARN", "dc-2: utility feeds A and B down, site on generator power"),
+        (T - 11 * MIN, "ERROR", "dc-2: generator breaker tripped, UPS on battery"),
+        (T - 10 * MIN, "ERROR", "dc-2: UPS battery exhausted, PDU output lost in hall 3"),
+    ]
+    logs = {
+        "config-api": service_log(
+            "config-api",
+            T,
+            errors=["could not connect to cp-db:5432: connection timed out after 3000 ms"],
+        ),
+        "dc-power": service_log("facility", T, normal=("site load nominal",), extra=power),
+    }
+    finding, proposals = investigate(
+        tmp_path, affected=["config-api"], cis=cis, rels=rels, changes=changes, logs=logs
+    )
+    assert finding.abstained
+    assert "power or facility failure" in finding.summary
+    assert proposals == []

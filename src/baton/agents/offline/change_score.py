@@ -1,33 +1,35 @@
-"""How well one recorded change *explains* an incident: evidence for and against, explained.
+"""How well one recorded change *explains* an incident: evidence for and against, as odds.
 
 A change is a suspect only when something links it to the symptoms; being recent, near or
 risky is not enough. Per candidate:
 
 * **Ruled out** (never ranked): it began after the symptoms did (onset from the logs, the
   alert or detection), or it was canceled before any work.
-* **Explanation** `E = 1 - prod(1 - e_i)` over independent pieces of evidence, each in [0, 1):
-  - *time*: the symptoms began soon after its work ended, `0.55 * p(gap)^2` with
-    `p(gap) = 1 / (1 + ln(1 + gap / 60 min) / 2)`: a heavy tail (20 min 0.42, 2 h 0.23,
-    1 day 0.08, 27 days 0.03) so a latent defect stays rankable when other evidence holds;
-  - *named*: the symptom templates come from its CI or name it (0.35 on an affected CI, where
-    errors are expected anyway; 0.6 on a CI further away, which the errors single out), or
-    the alert's labels name it (0.3);
-  - *kind*: the change is about what the errors are about (TLS errors and a certificate
-    change, DNS errors and a DNS change...), up to 0.5, less for a change whose text speaks
-    of many kinds (keyword stuffing does not pay);
-  - *terms*: distinctive words shared by its text and the symptoms (a config key, a library,
-    a pool name), weighted by how few other candidates share them, up to 0.45;
-  - *trace*: a new info template (`removing host`, an upgrade line) appears in the logs
-    during its work and points at it (0.25);
-  - *version*: its CI now runs the version its text installs (0.2): it is live.
-* **Reach**: CMDB hops from an affected CI, 0.75 per hop (0.55 over an occasional or seldom
-  relation): three hops still count 0.42.
-* **Against**: backed out (closed unsuccessful) before the symptoms began (x0.2: backing out
-  removed it), no record that it started (x0.3), about something else entirely than the
-  errors (x0.6). Type, risk and outcome are context, shown but barely weighed (a standard
-  change is how most deploys ship).
+* **Prior odds** `0.5 * p(gap)^2 * reach`: `gap` from the end of its work to the onset,
+  `p(gap) = 1 / (1 + ln(1 + gap / 60 min) / 2)`, a heavy tail (20 min 0.87, 1 day 0.38,
+  27 days 0.24) so a latent defect stays rankable when the logs tie it to the symptoms;
+  `reach` 0.75 per CMDB hop from an affected CI (0.55 over an occasional relation).
+* **Evidence for** (likelihood ratios, multiplied):
+  - *named*: the symptoms come from its CI or name it (x2 on an affected CI, which logs
+    errors whatever their cause; x5 further away; x1.3 for minor templates only), or the
+    alert's labels name it (x2);
+  - *about*: the errors name a CI its text is about (`switch to smtp-relay-v2`, x3);
+  - *path*: the errors point at a CI between the affected one and its CI (x2.5);
+  - *kind*: its own words are about what the errors are about (TLS, DNS, a flag: up to x6;
+    a broad kind such as database or network x3 unless both use one same word, `mtu`);
+    the class of its CI counts only when the errors do not already name it;
+  - *terms*: distinctive words shared with the errors and the lines just before them, by
+    rarity among candidates and length (a class or job name says more than `run`), x3..x12;
+  - *trace*: the logs show it taking effect just before the onset, or what it did going on
+    during the symptoms (x3); a line that merely confirms recorded work times, x1.2;
+  - *version*: its CI runs the version it installed (x1.5): it is live.
+* **Against**: backed out before the symptoms (x0.15); no record it started (x0.3); about
+  another kind than the errors (x0.4); errors that point elsewhere (x0.6); errors that do
+  not speak of it at all (x0.35); the same symptoms logged by, or pointing at, CIs it does
+  not reach (x0.35: a cause they share); documentation or monitoring only (x0.3). Type,
+  risk and outcome are shown, not weighed (a standard change is how most deploys ship).
 
-`score = E * reach * against`. The weights are general priors of change management and
+`score = odds / (1 + odds)`. The weights are general priors of change management and
 diagnosis, set once for every incident, never fitted to one.
 """
 

@@ -9,10 +9,13 @@ audits each one):
    windows relative to detection, plus the alert that opened the incident;
 3. one `itsm.recent_changes` over the CIs in reach, a month back from detection.
 
-Each change is weighed by `change_score.assess` (ruled out, or how well it explains the
-symptoms, times its reach). The finding names the best one with the reasons and quotes
-behind it, or abstains with the reason: no change explains the symptoms, or something other
-than a change does (a certificate that expired, a capacity limit reached).
+Each change is weighed by `change_score.assess` on each CI it touches (ruled out, or how
+well it explains the symptoms, times its reach). The finding names the best one with the
+reasons and quotes behind it, or abstains with the reason: no change explains the symptoms,
+or something other than a change does: a certificate that expired, a capacity limit
+reached, a dependency several affected CIs share failing, a power or facility failure, or a
+change the logs show but no record holds (an unattended upgrade). The lines that appeared
+just before the onset are quoted as context.
 """
 
 from __future__ import annotations
@@ -95,7 +98,8 @@ class ItsmChangeReasoner:
                 notes,
                 0.0,
             )
-        seen = symptom_reader.gather(brief, call)
+        affected_names = [r.name for r in reach.values() if r.distance == 0]
+        seen = symptom_reader.gather(brief, call, affected_names)
         notes += seen.notes
         detected = seen.detected
         since = min(brief.window_start, detected - self.lookback)

@@ -4,11 +4,16 @@ Every window is relative to the incident's detection time, never to the wall clo
 past incident replays exactly as it was. Read through the read-only log tools:
 
 * `logs.compare`: the hours before detection (and a few minutes after) against the week
-  before them. Error and warn templates that are new or surging are the *symptoms*; new
-  info templates are kept too, as traces of what was done (`removing host`, an upgrade, a
-  JVM flag).
+  before them. Error and warn templates that are new or surging are the *symptoms* (and an
+  info line that reports a failure, `OOMKilled`); new info templates are kept too, as
+  traces of what was done (an upgrade, a JVM flag). A template whose lines all stopped
+  before the main symptom began is an earlier event, kept as a trace.
 * `logs.search` on the strongest symptoms: when their burst began. The *onset* is the
-  earliest of that, the alert's `startsAt` and detection.
+  burst of the symptom the incident is about (the strongest one the affected CIs log or
+  that names them), moved earlier by a strong template starting up to 30 min before it, by
+  the alert's `startsAt`, else detection.
+* *Triggers*: new templates of any level that began in the 10 minutes before the onset
+  (a failover, a package upgrade, a flag served): what happened as it started.
 
 Log lines, templates and alert text that name a ticket number are dropped (never evidence).
 """
@@ -254,10 +259,12 @@ class Symptoms:
         ]
 
 
-def gather(brief: AgentBrief, call: ToolCaller) -> Symptoms:
-    """The alert and log evidence of the incident in `brief` (see the module docstring)."""
+def gather(brief: AgentBrief, call: ToolCaller, affected: Collection[str] = ()) -> Symptoms:
+    """The alert and log evidence of the incident in `brief` (see the module docstring).
+    `affected`: the names of the affected CIs, whose own symptoms set the onset."""
     detected = _aware(brief.incident.detected_at)
     symptoms = Symptoms(detected, detected, "detection")
+    symptoms.affected = set(affected)
     _read_alert(brief, symptoms)
     start, end = detected - WINDOW, detected + AFTER
     compared = call(
@@ -310,7 +317,7 @@ def _episode(symptoms: Symptoms) -> None:
     was done, never as a symptom or the onset."""
     if not symptoms.templates:
         return
-    top = symptoms.templates[0]
+    top = _anchor(symptoms)
     began = top.first_seen
     if began is None:
         return
@@ -370,13 +377,34 @@ def _template(entry: dict[str, Any], shift: str) -> Template | None:
     )
 
 
+def _anchor(symptoms: Symptoms) -> Template:
+    """The symptom the incident is about: the strongest one that the affected CIs log or that
+    names them (a replica's replication errors an hour earlier are another story than the
+    service's 500s), else the strongest of all."""
+    among = symptoms.affected
+    for t in symptoms.main():
+        if any(t.names(ci, among) for ci in among):
+            return t
+    return symptoms.templates[0]
+
+
 def _onset(symptoms: Symptoms, call: ToolCaller, start: datetime, end: datetime) -> None:
-    """When the strongest symptoms began: the start of their first burst of lines."""
+    """When the incident's symptoms began: the start of the anchor's first burst of lines,
+    or of a strong template's that precedes it by `PRECURSOR` at most."""
     main = symptoms.main()
-    top = main[0].count if main else 0
+    if not main:
+        return
+    anchor_template = _anchor(symptoms)
+    top = main[0].count
     # the burst that carries the incident, not a small template that came along with it
-    timed = [
-        t for t in main if t.first_seen is not None and t.absence_seen and t.count >= 0.3 * top
+    timed = [anchor_template] if anchor_template.first_seen and anchor_template.absence_seen else []
+    timed += [
+        t
+        for t in main
+        if t is not anchor_template
+        and t.first_seen is not None
+        and t.absence_seen
+        and t.count >= 0.3 * top
     ]
     for template in timed[:ONSET_SEARCHES]:
         found = call(
