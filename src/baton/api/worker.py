@@ -100,14 +100,6 @@ class RunWorker:
             self._queued.add(run_id)
         self._queue.put(run_id)
 
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until nothing is queued or running (tests and `serve --demo` seeding)."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while (self._queued or self._busy) and time.monotonic() < deadline:
-                self._idle.wait(timeout=max(0.0, deadline - time.monotonic()))
-            return not (self._queued or self._busy)
-
     def _work(self) -> None:
         while True:
             run_id = self._queue.get()

@@ -13,7 +13,7 @@ from baton.cli.app import console, open_db, print_json
 from baton.cli.runs import parse_pairs, user_actor
 from baton.errors import InputError, NotFound
 from baton.graph.promotion import ledger_lines
-from baton.policies.context import context_key, describe_context
+from baton.policies.context import checked_context, context_key, describe_context
 from baton.policies.promotion import Ledger, requirements
 from baton.runbooks.catalog import Catalog, LoadedPattern
 from baton.settings import get_settings
@@ -136,16 +136,7 @@ def show(pattern_id: str, as_json: bool = typer.Option(False, "--json")) -> None
 
 
 def _context_of(loaded: LoadedPattern, pairs: list[str]) -> dict[str, Any]:
-    context = parse_pairs(pairs, "context")
-    unknown = sorted(set(context) - set(loaded.pattern.conditions))
-    missing = sorted(set(loaded.pattern.conditions) - set(context))
-    if unknown or missing:
-        raise InputError(
-            f"pattern {loaded.pattern.id} counts evidence per "
-            f"{', '.join(loaded.pattern.conditions) or 'nothing'}: give each as --context "
-            f"field=value" + (f" (unknown: {', '.join(unknown)})" if unknown else "")
-        )
-    return dict(context)
+    return checked_context(loaded.pattern, parse_pairs(pairs, "context"))
 
 
 def evidence(

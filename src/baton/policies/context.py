@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from baton.errors import InputError
 from baton.runbooks.pattern import Pattern
 
 
@@ -23,6 +24,20 @@ def condition_context(pattern: Pattern, incident: dict[str, Any]) -> dict[str, A
             value = sorted(str(v) for v in value)
         context[name] = value
     return context
+
+
+def checked_context(pattern: Pattern, given: dict[str, str]) -> dict[str, Any]:
+    """A context a person named (CLI `--context`, API `context=`): exactly the pattern's
+    condition fields, or `InputError` saying which are unknown or missing."""
+    unknown = sorted(set(given) - set(pattern.conditions))
+    missing = sorted(set(pattern.conditions) - set(given))
+    if unknown or missing:
+        raise InputError(
+            f"pattern {pattern.id} counts evidence per "
+            f"{', '.join(pattern.conditions) or 'nothing'}: give each as field=value"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+    return dict(given)
 
 
 def context_key(context: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from baton.errors import InputError, NotFound
 from baton.evidence import bundle
 from baton.graph.promotion import ledger_lines
 from baton.policies.access import Caller
-from baton.policies.context import context_key, describe_context
+from baton.policies.context import checked_context, context_key, describe_context
 from baton.runbooks.catalog import LoadedPattern
 from baton.store import audit
 from baton.store import patterns as pattern_store
@@ -52,15 +52,13 @@ def get_pattern(pattern_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, 
 
 def export_pattern(svc: Services, pattern_id: str, pairs: list[str], out: Path) -> Path:
     loaded = svc.runtime.runner.deps.catalog.require(pattern_id)
-    wanted: dict[str, Any] = {}
+    given: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             raise InputError(f"context: {pair!r} is not field=value")
-        wanted[key] = value
-    if set(wanted) != set(loaded.pattern.conditions):
-        needed = ", ".join(loaded.pattern.conditions) or "nothing"
-        raise InputError(f"context: {pattern_id} counts evidence per {needed}")
+        given[key] = value
+    wanted = checked_context(loaded.pattern, given)
     signer = svc.runtime.signer
     if signer is None:
         raise InputError("no signing key on the server: run `baton keys init`")
