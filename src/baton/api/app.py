@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -100,9 +101,17 @@ def create_app(svc: Services) -> FastAPI:
     )
     app.state.services = svc
     errors.install(app, page=pages.error_page)
+    app.router.routes.extend(webhooks.routes)
+    schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = schema()  # FastAPI's, built once and kept
+        webhooks.document(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
     for router in (
         ops.router,
-        webhooks.router,
         incidents.router,
         runs.router,
         items.router,
