@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from baton import parts
 from baton.agents.kit import build_kit
-from baton.errors import StorageError
+from baton.errors import RunLocked, StorageError
 from baton.evidence import checkpoints
 from baton.evidence.keys import Signer
 from baton.graph.deps import EngineDeps
@@ -19,7 +20,7 @@ from baton.graph.runner import Runner
 from baton.settings import Settings
 from baton.store import audit
 from baton.store.db import Database, open_database, prepare_sqlite
-from baton.store.locks import RunLocks
+from baton.store.locks import AdvisoryRunLocks, RunLock, RunLocks, waiting
 from baton.tools.executors.base import Executor
 from baton.tools.executors.command import CommandExecutor
 from baton.tools.executors.dry_run import DryRun
@@ -32,7 +33,7 @@ class Runtime:
     settings: Settings
     db: Database
     runner: Runner
-    _checkpoint_conn: sqlite3.Connection = field(repr=False)
+    _close_checkpoints: Callable[[], None] = field(repr=False)
     signer: Signer | None = field(default=None, repr=False)
 
     def sign_checkpoint(self) -> audit.Checkpoint | None:
@@ -40,7 +41,7 @@ class Runtime:
         return None if self.signer is None else checkpoints.sign_now(self.db, self.signer)
 
     def close(self) -> None:
-        self._checkpoint_conn.close()
+        self._close_checkpoints()
         self.db.close()
 
     def __enter__(self) -> Self:
@@ -65,7 +66,15 @@ def build_executors(settings: Settings) -> dict[str, Executor]:
     return {**effects, "wait": WaitExecutor()}
 
 
-def open_checkpointer(settings: Settings) -> tuple[SqliteSaver, sqlite3.Connection]:
+_SETUP = "baton:checkpoint-setup"
+_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
+Checkpoints = tuple[BaseCheckpointSaver[Any], Callable[[], None]]
+
+
+def open_checkpointer(settings: Settings) -> Checkpoints:
+    """The graph checkpointer beside the app tables (same database), and how to close it."""
+    if settings.on_postgres:
+        return _postgres_checkpointer(settings)
     try:
         busy = settings.sqlite_busy_timeout_ms
         conn = sqlite3.connect(
@@ -78,7 +87,41 @@ def open_checkpointer(settings: Settings) -> tuple[SqliteSaver, sqlite3.Connecti
         saver.setup()
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open checkpoints {settings.checkpoint_path}: {exc}") from exc
-    return saver, conn
+    return saver, conn.close
+
+
+def _postgres_checkpointer(settings: Settings) -> Checkpoints:
+    """LangGraph's PostgresSaver on a pool of its own (it wants autocommit connections
+    without prepared statements); its tables are set up once, under an advisory lock, so
+    processes starting together do not race in its migrations."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg import Connection, OperationalError
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool, PoolTimeout
+
+    conninfo = settings.postgres_conninfo
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    try:
+        with Connection.connect(conninfo, autocommit=True) as conn:
+            # Polled, not blocking: a session waiting in pg_advisory_lock holds a snapshot
+            # that the holder's CREATE INDEX CONCURRENTLY waits for (a deadlock, measured).
+            for _ in waiting(settings.postgres_connect_seconds, "checkpoint set-up is stuck"):
+                taken = conn.execute(_TRY_LOCK, (_SETUP,)).fetchone()
+                if taken == (True,):
+                    break
+            PostgresSaver(conn).setup()  # type: ignore[arg-type]
+        pool: ConnectionPool[Any] = ConnectionPool(
+            conninfo,
+            kwargs=kwargs,
+            min_size=1,
+            max_size=settings.postgres_pool_size,
+            timeout=settings.postgres_connect_seconds,
+            open=True,
+        )
+        pool.wait(timeout=settings.postgres_connect_seconds)
+    except (OperationalError, PoolTimeout, RunLocked) as exc:
+        raise StorageError(f"cannot open checkpoints on PostgreSQL: {exc}") from exc
+    return PostgresSaver(pool), pool.close
 
 
 def checkpoint_after_runs(db: Database, signer: Signer | None) -> Callable[[str], None] | None:
@@ -94,7 +137,7 @@ def checkpoint_after_runs(db: Database, signer: Signer | None) -> Callable[[str]
 
 def build_runtime(settings: Settings) -> Runtime:
     db = open_database(settings)
-    saver, conn = open_checkpointer(settings)
+    saver, close = open_checkpointer(settings)
     signer = parts.signer(settings)
     deps = EngineDeps(
         db=db,
@@ -107,5 +150,10 @@ def build_runtime(settings: Settings) -> Runtime:
         agents=build_kit(settings),
         dry_run=settings.dry_run,
     )
-    runner = Runner(deps, saver, RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds))
-    return Runtime(settings, db, runner, conn, signer)
+    locks: RunLock = (
+        AdvisoryRunLocks(db.engine, timeout=settings.lock_timeout_seconds)
+        if settings.on_postgres
+        else RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds)
+    )
+    runner = Runner(deps, saver, locks)
+    return Runtime(settings, db, runner, close, signer)

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from baton.errors import ConfigError, one_line
 
@@ -60,6 +61,12 @@ class Settings(BaseSettings):
     http_allow_private: bool = Field(
         default=False,
         description="Let the http executor reach loopback, link-local and private addresses.",
+    )
+    postgres_pool_size: int = Field(
+        default=8, ge=1, description="Connections each process keeps for checkpoints on PostgreSQL."
+    )
+    postgres_connect_seconds: float = Field(
+        default=10.0, gt=0, description="How long a process waits for PostgreSQL at start."
     )
     lock_timeout_seconds: float = Field(
         default=30.0, description="How long to wait for another process advancing the same run."
@@ -251,6 +258,17 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def on_postgres(self) -> bool:
+        """App tables, checkpoints and the job queue on PostgreSQL (scale-out mode)."""
+        return self.resolved_database_url.startswith("postgresql")
+
+    @property
+    def postgres_conninfo(self) -> str:
+        """`BATON_DATABASE_URL` as libpq takes it (without SQLAlchemy's `+driver`)."""
+        url = make_url(self.resolved_database_url).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
 
 
 @lru_cache(maxsize=1)

@@ -37,15 +37,17 @@ from baton.store import audit, sql
 from baton.store.db import Database
 
 FORMAT = "baton-evidence/1"
+# The casts tell PostgreSQL the type of a parameter that is only compared with NULL.
 _SELECT = (
     "SELECT seq FROM audit_events WHERE run_id = :run"
-    " OR (:incident IS NOT NULL AND (incident_id = :incident"
+    " OR (CAST(:incident AS TEXT) IS NOT NULL AND (incident_id = :incident"
     " OR run_id IN (SELECT id FROM runs WHERE incident_id = :incident)))"
-    " OR (:pattern IS NOT NULL AND ((pattern_id = :pattern AND (:context IS NULL"
+    " OR (CAST(:pattern AS TEXT) IS NOT NULL AND ((pattern_id = :pattern"
+    " AND (CAST(:context AS TEXT) IS NULL"
     " OR run_id IS NULL OR run_id IN (SELECT run_id FROM pattern_runs WHERE pattern_id = :pattern"
     " AND context_key = :context)))"
     " OR run_id IN (SELECT run_id FROM pattern_runs WHERE pattern_id = :pattern"
-    " AND (:context IS NULL OR context_key = :context))))"
+    " AND (CAST(:context AS TEXT) IS NULL OR context_key = :context))))"
     " ORDER BY seq"
 )
 

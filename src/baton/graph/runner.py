@@ -35,7 +35,7 @@ from baton.store import audit, sql
 from baton.store import incidents as incident_store
 from baton.store import items as item_store
 from baton.store import runs as run_store
-from baton.store.locks import RunLocks
+from baton.store.locks import RunLock
 from baton.store.models import utcnow
 
 
@@ -55,7 +55,7 @@ class Runner:
     """The one place that moves runs forward."""
 
     def __init__(
-        self, deps: EngineDeps, checkpointer: BaseCheckpointSaver[Any], locks: RunLocks
+        self, deps: EngineDeps, checkpointer: BaseCheckpointSaver[Any], locks: RunLock
     ) -> None:
         self.deps = deps
         self.checkpointer = checkpointer
@@ -328,7 +328,7 @@ class Runner:
         )
         try:
             with self.deps.db.write() as session:
-                item = item_store.get_item(session, item_id=item_id)
+                item = item_store.get_item(session, item_id=item_id, to_answer=True)
                 if _overdue(item.due_at, utcnow()):
                     raise Conflict(
                         f"item {item_id} was due by {item.due_at:%Y-%m-%d %H:%M:%S} UTC and has"
@@ -409,7 +409,7 @@ class Runner:
     def _expire(self, item_id: str, now: datetime) -> str | None:
         """Fail the task of a pending item past its due time; its run id, or None if not."""
         with self.deps.db.write() as session:
-            item = item_store.get_item(session, item_id=item_id)
+            item = item_store.get_item(session, item_id=item_id, to_answer=True)
             if item.status != ItemStatus.PENDING or not _overdue(item.due_at, now):
                 return None
             reason = f"no answer by {item.due_at:%Y-%m-%d %H:%M:%S} UTC (timeout)"

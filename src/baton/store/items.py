@@ -58,8 +58,11 @@ def create_item(
     return row
 
 
-def get_item(session: Session, *, item_id: str) -> PendingItemRow:
-    row = session.get(PendingItemRow, item_id)
+def get_item(session: Session, *, item_id: str, to_answer: bool = False) -> PendingItemRow:
+    """The item; `to_answer` locks its row until the transaction ends, so two answers (or an
+    answer and its timeout) are decided one after the other. SQLite's write transactions are
+    serial already; on PostgreSQL this is `SELECT ... FOR UPDATE`."""
+    row = session.get(PendingItemRow, item_id, with_for_update=to_answer or None)
     if row is None:
         raise NotFound(f"no pending item {item_id!r}")
     return row

@@ -101,7 +101,11 @@ def stamp(conn: Conn) -> Stamp:
         if conn.stamp is None:
             conn.stamp = now()
         return conn.stamp
-    return now()
+    transaction = conn.get_transaction()
+    held = conn.info.get("baton_stamp")
+    if held is None or held[0] is not transaction:
+        held = conn.info["baton_stamp"] = (transaction, now())
+    return held[1]
 
 
 def stamped(conn: Conn, value: Stamp) -> Any:
