@@ -116,7 +116,11 @@ class ServerHome:
 
     @property
     def settings(self) -> Settings:
-        return Settings(home=self.path, patterns_dir=PATTERN_FIXTURES)
+        return Settings(
+            home=self.path,
+            patterns_dir=PATTERN_FIXTURES,
+            database_url=self.env.get("BATON_DATABASE_URL"),
+        )
 
     def token(self, user: str, team: str | None = None) -> str:
         db = open_database(self.settings)
@@ -186,6 +190,47 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Worker:
+    """A `baton worker` process on the home's (PostgreSQL) database."""
+
+    def __init__(self, home: ServerHome, name: str, *, concurrency: int = 2) -> None:
+        self.home = home
+        self.name = name
+        self.concurrency = concurrency
+        self.log = home.path / f"worker-{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "baton.cli.main", "worker"),
+                    *("--name", self.name, "--concurrency", str(self.concurrency)),
+                ],
+                cwd=REPO,
+                env=self.home.env,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+        return self
+
+    def send(self, sig: int) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, sig)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        os.killpg(self.proc.pid, signal.SIGCONT)  # a paused worker could not hear SIGTERM
+        os.killpg(self.proc.pid, sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait(timeout=timeout)
 
 
 def use_login_link(client: httpx.Client, secret: str) -> httpx.Response:

@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 from baton.errors import ConfigError, one_line
 
@@ -133,6 +132,12 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         default=None, description="The server's URL as people reach it (login links, redirects)."
+    )
+    worker_stall_seconds: float = Field(
+        default=30.0,
+        ge=2,
+        description="A worker silent this long is presumed dead: its jobs go to another worker "
+        "(PostgreSQL mode; workers beat every third of it).",
     )
     serve_grace_seconds: float = Field(
         default=10.0,
@@ -267,8 +272,8 @@ class Settings(BaseSettings):
     @property
     def postgres_conninfo(self) -> str:
         """`BATON_DATABASE_URL` as libpq takes it (without SQLAlchemy's `+driver`)."""
-        url = make_url(self.resolved_database_url).set(drivername="postgresql")
-        return url.render_as_string(hide_password=False)
+        scheme, sep, rest = self.resolved_database_url.partition("://")
+        return f"{scheme.split('+')[0]}{sep}{rest}"
 
 
 @lru_cache(maxsize=1)

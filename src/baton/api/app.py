@@ -27,8 +27,9 @@ from baton.api.middleware import Edge
 from baton.api.oidc import OidcLogin
 from baton.api.routes import audit, incidents, items, ops, patterns, runs, webhooks
 from baton.api.web import pages
-from baton.api.worker import RunWorker
+from baton.api.worker import Dispatcher, RunWorker
 from baton.domain.status import RunStatus
+from baton.jobs.queue import RunQueue
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import runs as run_store
@@ -59,13 +60,17 @@ def build_services(settings: Settings, runtime: Runtime | None = None) -> Servic
             ]
         metrics.observe_tasks(finished)
 
-    worker = RunWorker(
-        rt,
-        threads=settings.serve_workers,
-        sweep_seconds=settings.serve_recover_seconds,
-        on_advanced=advanced,
-        also_sweep=intake.flush_repeats,
-    )
+    worker: Dispatcher
+    if settings.on_postgres:  # `baton worker`s advance runs; this process only enqueues
+        worker = RunQueue(settings)
+    else:
+        worker = RunWorker(
+            rt,
+            threads=settings.serve_workers,
+            sweep_seconds=settings.serve_recover_seconds,
+            on_advanced=advanced,
+            also_sweep=intake.flush_repeats,
+        )
     notes = [f"runbook not routed: {p}" for p in routes.problems]
     if not any(loaded.runbook.triggers for loaded in routes.all):
         notes.append(

@@ -12,7 +12,7 @@ from baton.alerts.intake import Intake
 from baton.api.identity import CSRF_HEADER, Identity, OidcVerifier, check_csrf, identify
 from baton.api.metrics import Metrics
 from baton.api.oidc import OidcLogin
-from baton.api.worker import RunWorker
+from baton.api.worker import Dispatcher
 from baton.errors import Forbidden, NotFound
 from baton.policies.access import Caller, Permission
 from baton.runtime import Runtime
@@ -26,7 +26,7 @@ class Services:
     """Everything one server process holds; built once by `create_app`."""
 
     runtime: Runtime
-    worker: RunWorker
+    worker: Dispatcher
     intake: Intake
     metrics: Metrics
     oidc: OidcVerifier | None = None

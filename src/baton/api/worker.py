@@ -17,12 +17,28 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from baton.domain.status import RunStatus
 from baton.errors import BatonError, RunLocked
 from baton.runtime import Runtime
 
 log = logging.getLogger("baton.worker")
+
+
+class Dispatcher(Protocol):
+    """Where the server hands runs to advance: its own threads (`RunWorker`, SQLite) or the
+    job queue that `baton worker`s drain (`jobs.queue.RunQueue`, PostgreSQL)."""
+
+    last_sweep: float | None
+    sweep_error: str | None
+
+    def start(self) -> None: ...
+    def stop(self, grace: float) -> bool: ...
+    @property
+    def alive(self) -> bool: ...
+    def backlog(self) -> int: ...
+    def submit(self, run_id: str) -> object: ...
 
 
 class RunWorker:

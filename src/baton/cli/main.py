@@ -21,6 +21,7 @@ from baton.cli import (
     runs,
     serve,
     tokens,
+    worker,
 )
 from baton.cli.app import app, options, report
 from baton.errors import BatonError, StorageError, flat
@@ -38,6 +39,7 @@ doctor.register(app)
 evals.register(app)
 serve.register(app)
 tokens.register(app)
+worker.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,91 @@
+"""Enqueue run advances on PostgreSQL: one job per run at a time, duplicates coalesced.
+
+A job's `lock` is the run id, so two workers never advance one run at once (and the run's
+advisory lock stands behind that); its `queueing_lock` is the run id too, so a run already
+waiting in the queue is not queued twice. A run submitted while its job is running gets one
+more job, which waits for the lock: no answer is left unread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import psycopg
+from procrastinate import App, SyncPsycopgConnector
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.schema import SchemaManager
+
+from baton.settings import Settings
+
+log = logging.getLogger("baton.jobs")
+
+QUEUE = "runs"
+ADVANCE = "baton.advance_run"
+SWEEP = "baton.sweep"
+RETRY_STALLED = "baton.retry_stalled"
+_SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('baton:job-schema', 0))"
+
+
+def ensure_schema(conninfo: str) -> None:
+    """procrastinate's tables, created once (its schema script is not idempotent, so it
+    runs only where they are missing, serialised across processes starting together)."""
+    with psycopg.connect(conninfo) as conn, conn.transaction():
+        conn.execute(_SCHEMA_LOCK)
+        found = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+        if found is None or found[0] is None:
+            conn.execute(SchemaManager.get_schema())
+
+
+class RunQueue:
+    """What `baton serve` holds instead of worker threads when runs live on PostgreSQL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.conninfo = settings.postgres_conninfo
+        self.app = App(connector=SyncPsycopgConnector(conninfo=self.conninfo))
+        self._opened = False
+        self._open_lock = threading.Lock()
+        self.last_sweep: float | None = None  # workers sweep (`worker.sweep`), not the server
+        self.sweep_error: str | None = None
+
+    def start(self) -> None:
+        ensure_schema(self.conninfo)
+        with self._open_lock:
+            if not self._opened:
+                self.app.open()
+                self._opened = True
+
+    def stop(self, grace: float) -> bool:
+        """Nothing runs here: every advance is a job some worker holds."""
+        with self._open_lock:
+            if self._opened:
+                self.app.close()
+                self._opened = False
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self._opened
+
+    def submit(self, run_id: str, *, delay_seconds: float | None = None) -> bool:
+        """Queue an advance of `run_id`; False if one is already waiting (coalesced)."""
+        self.start()
+        options: dict[str, Any] = {"lock": run_id, "queueing_lock": run_id, "queue": QUEUE}
+        if delay_seconds:
+            options["schedule_in"] = {"seconds": delay_seconds}
+        try:
+            self.app.configure_task(ADVANCE, **options).defer(run_id=run_id)
+        except AlreadyEnqueued:
+            return False
+        return True
+
+    def backlog(self) -> int:
+        """Advances waiting or running, across all workers."""
+        with psycopg.connect(self.conninfo) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s"
+                " AND status IN ('todo', 'doing')",
+                (QUEUE,),
+            ).fetchone()
+        return int(row[0]) if row else 0

@@ -1,0 +1,91 @@
+"""Scale-out on a real PostgreSQL server: `baton serve` enqueues, `baton worker`s advance.
+
+Real processes (one server, two workers), real HTTP, a real database per test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from tests.conftest import wait_for
+from tests.integration import postgres
+from tests.server import Server, ServerHome, Worker
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not postgres.available() and not os.environ.get("CI"),
+        reason="PostgreSQL server binaries not installed (CI installs them)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str]:
+    with postgres.server() as url:
+        yield url
+
+
+def fresh_database(server_url: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def home(pg_server: str, tmp_path: Path) -> ServerHome:
+    return ServerHome(
+        tmp_path / "home",
+        env={
+            "BATON_DATABASE_URL": fresh_database(pg_server),
+            "BATON_WORKER_STALL_SECONDS": "3",
+        },
+    )
+
+
+@pytest.fixture
+def workers(home: ServerHome) -> Iterator[list[Worker]]:
+    started = [Worker(home, f"w{n}").start() for n in (1, 2)]
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def run_status(client: httpx.Client, run_id: str) -> str:
+    return str(client.get(f"/v1/runs/{run_id}").json()["run"]["status"])
+
+
+def test_the_server_enqueues_and_workers_take_a_run_through_its_gate(
+    home: ServerHome, workers: list[Worker]
+) -> None:
+    with Server(home) as server, server.client(home.token("alice")) as alice:
+        ready = alice.get("/readyz").json()
+        assert ready["checks"]["workers"] == "ok", ready
+        declared = alice.post(
+            "/v1/incidents",
+            json={"incident": {"title": "checkout 5xx"}, "runbook": "web-restart"},
+        )
+        assert declared.status_code == 201, declared.text
+        run_id = declared.json()["run_id"]
+        wait_for(lambda: run_status(alice, run_id) == "waiting", timeout=60, what="the gate")
+        (item,) = alice.get("/v1/items", params={"run": run_id}).json()["items"]
+        with server.client(home.token("bob")) as bob:
+            answer = bob.post(f"/v1/items/{item['id']}/decision", json={"verdict": "approve"})
+        assert answer.status_code == 200, answer.text
+        wait_for(lambda: run_status(alice, run_id) == "succeeded", timeout=60, what="the run")
+        tasks = {t["id"]: t["status"] for t in alice.get(f"/v1/runs/{run_id}").json()["tasks"]}
+        assert tasks == {"note": "succeeded", "approve": "succeeded", "restart": "succeeded"}
+        assert alice.get("/v1/audit/verify").json()["ok"] is True
+    advanced = [w.name for w in workers if run_id in w.log.read_text()]
+    assert advanced, "no worker logged the run: the server advanced it itself"
