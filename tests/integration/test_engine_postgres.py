@@ -4,13 +4,10 @@ locks on a real PostgreSQL server: one database, two dialects, the same behaviou
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 from baton.settings import Settings
 from tests.conftest import policy_settings
@@ -43,20 +40,15 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    with postgres.server() as url:
-        yield url
+def pg_server() -> Iterator[postgres.Cluster]:
+    with postgres.cluster() as running:
+        yield running
 
 
 @pytest.fixture
-def database_url(pg_server: str) -> str:
+def database_url(pg_server: postgres.Cluster) -> str:
     """A fresh database per test on the module's server."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    admin.dispose()
-    return make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+    return pg_server.database()
 
 
 @pytest.fixture

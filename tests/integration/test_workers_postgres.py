@@ -6,14 +6,11 @@ Real processes (one server, two workers), real HTTP, a real database per test.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 from tests.conftest import wait_for
 from tests.integration import postgres
@@ -29,26 +26,17 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    with postgres.server() as url:
-        yield url
-
-
-def fresh_database(server_url: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+def pg_server() -> Iterator[postgres.Cluster]:
+    with postgres.cluster() as running:
+        yield running
 
 
 @pytest.fixture
-def home(pg_server: str, tmp_path: Path) -> ServerHome:
+def home(pg_server: postgres.Cluster, tmp_path: Path) -> ServerHome:
     return ServerHome(
         tmp_path / "home",
         env={
-            "BATON_DATABASE_URL": fresh_database(pg_server),
+            "BATON_DATABASE_URL": pg_server.database(),
             "BATON_WORKER_STALL_SECONDS": "3",
         },
     )

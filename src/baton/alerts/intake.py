@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from baton.alerts.routing import Routes
@@ -128,6 +128,13 @@ def alert_record(alert: Alert) -> dict[str, Any]:
     }
 
 
+def _lost_race(exc: DBAPIError) -> bool:
+    """A conflict with a concurrent writer, gone on a retry: a key it inserted first, or
+    (PostgreSQL) a deadlock or serialization failure between two deliveries' row locks."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return isinstance(exc, IntegrityError) or code in {"40P01", "40001"}
+
+
 class Intake:
     """Takes deliveries; creates incidents and runs but never advances them (the caller does)."""
 
@@ -150,7 +157,12 @@ class Intake:
         self._repeats_lock = threading.Lock()
 
     def receive(self, delivery: Delivery, *, delivery_id: str | None = None) -> Report:
-        """Apply one delivery in one transaction; a racing writer's conflict is retried."""
+        """Apply one delivery in one transaction; a racing writer's conflict is retried.
+
+        Rows this decides from are read `FOR UPDATE`: on PostgreSQL, API processes taking
+        deliveries of one group at once decide one after the other (SQLite's write
+        transactions are serial already), and a group created by both meets its primary key.
+        """
         delivery_id = delivery_id or f"dlv_{uuid.uuid4().hex[:12]}"
         repeated = self.repeated(delivery, delivery_id)
         if repeated is not None:
@@ -169,8 +181,8 @@ class Intake:
                     report.results = [done[n] for n in range(len(delivery.alerts))]
                     self._audit_delivery(session, delivery, report)
                 return report
-            except IntegrityError:  # another process took the same group first: re-read
-                if attempt == 2:
+            except DBAPIError as exc:  # another process took the same group first: re-read
+                if attempt == 2 or not _lost_race(exc):
                     raise
         raise AssertionError("unreachable")
 
@@ -232,7 +244,7 @@ class Intake:
 
     def _one(self, session: Session, alert: Alert) -> AlertResult:
         now = self.clock()
-        seen = session.get(AlertInstanceRow, (alert.source, alert.instance))
+        seen = session.get(AlertInstanceRow, (alert.source, alert.instance), with_for_update=True)
         if alert.status == "resolved":
             if seen is None or seen.status == "resolved":
                 # Some senders resolve without the episode's start (Datadog) or with another
@@ -272,7 +284,7 @@ class Intake:
             session, loaded, incident, requested_by=requester(alert.source), source=alert.source
         )
         assert incident.id is not None
-        group = session.get(AlertGroupRow, (alert.source, alert.group_key))
+        group = session.get(AlertGroupRow, (alert.source, alert.group_key), with_for_update=True)
         if group is None:
             session.add(
                 AlertGroupRow(
@@ -328,7 +340,7 @@ class Intake:
                 AlertInstanceRow.status == "firing",
             )
         )
-        state = session.get(IncidentStateRow, seen.incident_id)
+        state = session.get(IncidentStateRow, seen.incident_id, with_for_update=True)
         if not firing and state is not None and state.status == "open":
             state.status, state.resolved_at = "resolved", now
             state.resolved_by = requester(alert.source)
@@ -355,7 +367,7 @@ class Intake:
 
     def _open_incident_for(self, session: Session, alert: Alert, now: datetime) -> str | None:
         """The open incident this alert belongs to: its group's, or its fingerprint's."""
-        group = session.get(AlertGroupRow, (alert.source, alert.group_key))
+        group = session.get(AlertGroupRow, (alert.source, alert.group_key), with_for_update=True)
         candidates = [group.incident_id] if group is not None else []
         recent = session.scalar(
             select(AlertInstanceRow.incident_id)
@@ -371,7 +383,7 @@ class Intake:
         if recent is not None:
             candidates.append(recent)
         for incident_id in candidates:
-            state = session.get(IncidentStateRow, incident_id)
+            state = session.get(IncidentStateRow, incident_id, with_for_update=True)
             if state is not None and state.status == "open":
                 return incident_id
         return None

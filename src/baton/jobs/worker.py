@@ -11,15 +11,22 @@ is a periodic job every worker offers and exactly one runs per tick.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
+import sqlalchemy.exc
 from procrastinate import App, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import ProcrastinateException
 from procrastinate.job_context import JobContext
-from psycopg import OperationalError
+from procrastinate.jobs import Status
+from psycopg_pool import PoolTimeout
 
 from baton.domain import actor
 from baton.errors import NotFound, RunLocked, StorageError
@@ -45,7 +52,14 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
         retry=RetryStrategy(
             max_attempts=8,
             exponential_wait=2,
-            retry_exceptions=[StorageError, OperationalError, RunLocked],
+            retry_exceptions=[
+                StorageError,
+                RunLocked,
+                sqlalchemy.exc.OperationalError,
+                sqlalchemy.exc.InterfaceError,
+                psycopg.OperationalError,
+                PoolTimeout,
+            ],
         ),
     )
     def advance_run(run_id: str) -> None:
@@ -67,18 +81,28 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
     @app.periodic(cron=_every(settings.worker_stall_seconds), periodic_id="stalled")
     @app.task(name=RETRY_STALLED, queue=QUEUE, queueing_lock=RETRY_STALLED, pass_context=True)
     async def retry_stalled(context: JobContext, timestamp: int) -> None:
-        """Jobs of a worker whose heartbeat stopped go back to the queue (procrastinate
-        notices dead workers but never retries their jobs itself)."""
+        """A job of a worker whose heartbeat stopped is ended as failed (freeing its run's
+        lock) and its run queued again: procrastinate notices dead workers but never retries
+        their jobs. (Retrying the job itself conflicts with an advance already queued.)"""
         manager = context.app.job_manager
         stalled = await manager.get_stalled_jobs(
             seconds_since_heartbeat=settings.worker_stall_seconds
         )
         for job in stalled:
             try:
-                await manager.retry_job(job)
-                log.warning("job %s (%s) of a stalled worker queued again", job.id, job.task_name)
-            except ProcrastinateException:  # another worker's sweep got there first
+                await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            except ProcrastinateException as exc:  # another worker's sweep got there first
+                log.info("stalled job %s already taken care of: %s", job.id, exc)
                 continue
+            run_id = job.task_kwargs.get("run_id")
+            log.warning(
+                "job %s (%s) of a stalled worker ended; run %s queued again",
+                job.id,
+                job.task_name,
+                run_id,
+            )
+            if job.task_name == ADVANCE and isinstance(run_id, str):
+                await asyncio.to_thread(queue.submit, run_id)
 
     return app
 
@@ -101,43 +125,89 @@ def _drop(runtime: Runtime, run_id: str) -> None:
 
 
 def run(settings: Settings, *, concurrency: int, name: str | None = None) -> None:
-    """Serve jobs until SIGTERM/SIGINT; wait for an unreachable database, saying so."""
+    """Serve jobs until SIGTERM/SIGINT. A worker that loses its database (a restart, a
+    failover, killed connections) says so in its log and starts over with backoff."""
     worker_name = name or f"{socket.gethostname()}:{os.getpid()}"
+    executor = ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="baton-job")
+    loop = asyncio.new_event_loop()
+    # Sync jobs run on the loop's default executor: sized to the concurrency asked for (its
+    # default, cpu + 4 threads, silently caps it).
+    loop.set_default_executor(executor)
+    try:
+        loop.run_until_complete(_supervise(settings, concurrency, worker_name))
+    finally:
+        loop.close()  # does not wait for the executor's threads
+    busy = [t for t in threading.enumerate() if t.name.startswith("baton-job")]
+    if busy:
+        # A step still running past the grace period resumes on another worker from its
+        # checkpoint (ADR 0002); waiting for it here would only delay the stop.
+        log.warning("stopping with %d step(s) in flight; another worker resumes them", len(busy))
+        logging.shutdown()
+        os._exit(0)
+
+
+async def _supervise(settings: Settings, concurrency: int, name: str) -> None:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    current: list[asyncio.Task[None]] = []
+
+    def on_signal() -> None:
+        stopping.set()
+        for task in current:
+            task.cancel()  # procrastinate stops gracefully, then re-raises the cancellation
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
     delay = 1.0
-    while True:
+    while not stopping.is_set():
+        began = time.monotonic()
         try:
-            ensure_schema(settings.postgres_conninfo)
-            with build_runtime(settings) as runtime:
-                queue = RunQueue(settings)
-                queue.start()
-                try:
-                    app = build_app(runtime, queue)
-                    asyncio.run(_serve(app, settings, concurrency, worker_name))
-                finally:
-                    queue.stop(0)
-            return
-        except (OperationalError, StorageError) as exc:
-            log.error("cannot reach the database (%s); retrying in %.0f s", exc, delay)
-            try:
-                asyncio.run(asyncio.sleep(delay))
-            except KeyboardInterrupt:
+            await _serve(settings, concurrency, name, current)
+        except asyncio.CancelledError:
+            if stopping.is_set():
                 return
-            delay = min(delay * 2, 30.0)
+            raise
+        except Exception as exc:  # the database went away, or never answered
+            log.error("worker stopped: %s: %s", type(exc).__name__, exc)
+        if stopping.is_set():
+            return
+        if time.monotonic() - began > 60:
+            delay = 1.0
+        log.error("cannot serve jobs; starting again in %.0f s", delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=delay)
+        delay = min(delay * 2, 30.0)
 
 
-async def _serve(app: App, settings: Settings, concurrency: int, name: str) -> None:
-    # Sync jobs run on the loop's default executor: size it to the concurrency asked for
-    # (its default, cpu + 4 threads, silently caps it).
-    asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="baton-job")
-    )
-    async with app.open_async():
-        await app.run_worker_async(
-            queues=[QUEUE],
-            name=name,
-            concurrency=concurrency,
-            delete_jobs="successful",
-            shutdown_graceful_timeout=settings.serve_grace_seconds,
-            update_heartbeat_interval=max(1.0, settings.worker_stall_seconds / 3),
-            stalled_worker_timeout=settings.worker_stall_seconds,
-        )
+async def _serve(
+    settings: Settings, concurrency: int, name: str, current: list[asyncio.Task[None]]
+) -> None:
+    """One worker life: its runtime, its queue handle, procrastinate's worker loop."""
+    await asyncio.to_thread(ensure_schema, settings.postgres_conninfo)
+    runtime = await asyncio.to_thread(build_runtime, settings)
+    queue = RunQueue(settings)
+    try:
+        await asyncio.to_thread(queue.start)
+        app = build_app(runtime, queue)
+        async with app.open_async():
+            task = asyncio.create_task(
+                app.run_worker_async(
+                    queues=[QUEUE],
+                    name=name,
+                    concurrency=concurrency,
+                    delete_jobs="successful",
+                    shutdown_graceful_timeout=settings.serve_grace_seconds,
+                    update_heartbeat_interval=max(1.0, settings.worker_stall_seconds / 3),
+                    stalled_worker_timeout=settings.worker_stall_seconds,
+                    install_signal_handlers=False,
+                )
+            )
+            current[:] = [task]
+            try:
+                await task
+            finally:
+                current.clear()
+        log.error("procrastinate's worker loop ended (its log above says why)")
+    finally:
+        await asyncio.to_thread(queue.stop, 0)
+        await asyncio.to_thread(runtime.close)

@@ -1,0 +1,125 @@
+"""Workers die, pause, race; PostgreSQL restarts and cuts connections. Runs go on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PY, wait_for
+from tests.faults.conftest import Estate, chain_valid, needs_postgres, run_of, settles
+from tests.integration.scripts import APPEND, EFFECT_THEN_BLOCK, lines
+
+pytestmark = [pytest.mark.integration, needs_postgres]
+
+
+def slow_runbook(tmp: Path, *, seconds_of_wait: float = 0) -> str:
+    """note -> slow (not idempotent: appends an effect, then blocks until released) -> after."""
+    effects, started, release = tmp / "effects", tmp / "started", tmp / "release"
+    slow = [PY, "-c", EFFECT_THEN_BLOCK, str(effects), str(started), str(release)]
+    after = [PY, "-c", APPEND, str(effects), "after"]
+    wait = (
+        f"""
+  - id: settle
+    type: action
+    title: Settle
+    needs: [slow]
+    executor: wait
+    params: {{seconds: {seconds_of_wait}}}"""
+        if seconds_of_wait
+        else ""
+    )
+    return f"""\
+id: web-restart
+title: Slow restart
+owner: payments
+tasks:
+  - id: slow
+    type: action
+    title: Slow, not idempotent
+    executor: command
+    idempotent: false
+    timeout: 120
+    params: {{argv: {json.dumps(slow)}}}{wait}
+  - id: after
+    type: action
+    title: After
+    needs: [{"settle" if seconds_of_wait else "slow"}]
+    executor: command
+    params: {{argv: {json.dumps(after)}}}
+"""
+
+
+def worker_running(estate: Estate, started: Path) -> tuple[int, int]:
+    """The index of the worker that runs the blocked command, and the command's pid."""
+    pid = int(started.read_text())
+    parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    for n, worker in enumerate(estate.workers):
+        assert worker.proc is not None
+        if worker.proc.pid == parent:
+            return n, pid
+    raise AssertionError(f"no worker runs pid {pid} (parent {parent})")
+
+
+def test_a_worker_killed_mid_action_hands_the_run_to_another_without_a_second_effect(
+    estate: Estate, tmp_path: Path
+) -> None:
+    """Must hold: the run is not lost (another worker takes it once the dead one's heartbeat
+    stops), the in-flight non-idempotent effect is not repeated but handed to a person to
+    verify, and the audit chain verifies."""
+    (estate.home.path / "runbooks" / "web-restart.yaml").write_text(slow_runbook(tmp_path))
+    estate.server()
+    estate.worker("w1")
+    estate.worker("w2")
+    with estate.client("alice") as alice:
+        run_id = estate.declare(alice)
+        wait_for((tmp_path / "started").exists, timeout=60, what="the slow action")
+        n, command = worker_running(estate, tmp_path / "started")
+        victim = estate.workers[n]
+        victim.send(signal.SIGKILL)  # the worker mid-action, and its command (a host lost)
+        os.kill(command, signal.SIGKILL)
+        assert victim.proc is not None
+        victim.proc.wait(timeout=30)
+
+        run = settles(alice, run_id, "waiting")
+        (item,) = alice.get("/v1/items", params={"run": run_id}).json()["items"]
+        assert item["task_id"] == "slow" and item["kind"] == "fallback", item
+        assert lines(tmp_path / "effects") == ["effect"]  # not repeated
+        with estate.client("bob") as bob:
+            done = bob.post(
+                f"/v1/items/{item['id']}/completion", json={"comment": "checked: it ran"}
+            )
+            assert done.status_code == 200, done.text
+        run = settles(alice, run_id, "succeeded")
+        assert lines(tmp_path / "effects") == ["effect", "after"]
+        chain_valid(alice)
+
+
+def test_postgresql_restarted_and_connections_killed_mid_run_lose_nothing(
+    estate: Estate, tmp_path: Path
+) -> None:
+    """Must hold: a restart of the database mid-action and killed connections afterwards
+    surface as retried steps; the run finishes, each effect once, the chain valid."""
+    (estate.home.path / "runbooks" / "web-restart.yaml").write_text(slow_runbook(tmp_path))
+    estate.server()
+    estate.worker("w1")
+    estate.worker("w2")
+    with estate.client("alice") as alice:
+        run_id = estate.declare(alice)
+    wait_for((tmp_path / "started").exists, timeout=60, what="the slow action")
+    estate.pg.restart()  # every connection cut while the action runs
+    (tmp_path / "release").touch()
+    estate.pg.terminate_backends(estate.database_url)  # and again, as they reconnect
+    with estate.client("alice") as alice:
+        run = settles(alice, run_id, "succeeded")
+        assert {t["id"]: t["status"] for t in run["tasks"]} == {
+            "slow": "succeeded",
+            "after": "succeeded",
+        }
+        assert lines(tmp_path / "effects") == ["effect", "after"]
+        chain_valid(alice)
+    for worker in estate.workers:
+        assert worker.proc is not None and worker.proc.poll() is None, worker.log.read_text()
