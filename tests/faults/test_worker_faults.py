@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PY, wait_for
-from tests.faults.conftest import Estate, chain_valid, needs_postgres, run_of, settles
+from tests.faults.conftest import Estate, chain_valid, needs_postgres, settles
 from tests.integration.scripts import APPEND, EFFECT_THEN_BLOCK, lines
 
 pytestmark = [pytest.mark.integration, needs_postgres]
@@ -84,7 +84,7 @@ def test_a_worker_killed_mid_action_hands_the_run_to_another_without_a_second_ef
         assert victim.proc is not None
         victim.proc.wait(timeout=30)
 
-        run = settles(alice, run_id, "waiting")
+        settles(alice, run_id, "waiting")
         (item,) = alice.get("/v1/items", params={"run": run_id}).json()["items"]
         assert item["task_id"] == "slow" and item["kind"] == "fallback", item
         assert lines(tmp_path / "effects") == ["effect"]  # not repeated
@@ -93,8 +93,10 @@ def test_a_worker_killed_mid_action_hands_the_run_to_another_without_a_second_ef
                 f"/v1/items/{item['id']}/completion", json={"comment": "checked: it ran"}
             )
             assert done.status_code == 200, done.text
-        run = settles(alice, run_id, "succeeded")
+        settles(alice, run_id, "succeeded")
         assert lines(tmp_path / "effects") == ["effect", "after"]
+        timeline = alice.get(f"/v1/runs/{run_id}/timeline").json()["events"]
+        assert any(e["kind"] == "recovery" for e in timeline), timeline
         chain_valid(alice)
 
 

@@ -34,6 +34,7 @@ from baton.jobs.queue import ADVANCE, QUEUE, RETRY_STALLED, SWEEP, RunQueue, ens
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import audit
+from baton.store import runs as run_store
 
 log = logging.getLogger("baton.worker")
 
@@ -102,6 +103,7 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
                 run_id,
             )
             if job.task_name == ADVANCE and isinstance(run_id, str):
+                await asyncio.to_thread(_recovered, runtime, run_id, job.worker_id)
                 await asyncio.to_thread(queue.submit, run_id)
 
     return app
@@ -110,6 +112,18 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
 def _every(seconds: float) -> str:
     """A cron line (its sixth field is seconds) firing every `seconds`, at least every 1 s."""
     return f"* * * * * */{max(1, min(59, round(seconds)))}"
+
+
+def _recovered(runtime: Runtime, run_id: str, worker_id: int | None) -> None:
+    """The run's timeline says it changed hands, and why."""
+    with runtime.db.write() as session:
+        run_store.add_event(
+            session,
+            run_id=run_id,
+            kind="recovery",
+            actor=actor.SYSTEM,
+            detail={"reason": "its worker stopped beating", "worker_id": worker_id},
+        )
 
 
 def _drop(runtime: Runtime, run_id: str) -> None:
