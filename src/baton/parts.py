@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from baton.agents.version import agent_stamp
 from baton.evidence.keys import Signer, init_keys, load_public, load_signer, public_path
 from baton.policies.freeze import FreezeCalendar, load_calendar
 from baton.policies.maintenance import MaintenanceCalendar, load_maintenance
 from baton.policies.people import Directory, load_directory
-from baton.runbooks.catalog import Catalog, open_catalog
+from baton.runbooks.catalog import Catalog, open_catalog, with_agents
 from baton.settings import Settings
 
 
@@ -44,8 +45,9 @@ def directory(settings: Settings) -> Directory:
 
 
 def catalog(settings: Settings) -> Catalog:
-    """The pattern catalog in use."""
-    return open_catalog(settings)
+    """The pattern catalog in use, its eval-gated patterns versioned with the agents these
+    settings configure (a model or agent change demotes them until a fresh eval passes)."""
+    return with_agents(open_catalog(settings), agent_stamp(settings))
 
 
 def freeze_calendar(settings: Settings) -> FreezeCalendar:

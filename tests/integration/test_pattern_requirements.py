@@ -78,7 +78,9 @@ def context(rt: Runtime, pattern_id: str) -> dict[str, object]:
 
 def run_eval(rt: Runtime, where: Path, by: str = "human:erin") -> bool:
     loaded = rt.runner.deps.catalog["svc.evaluated"]
-    return evaluate(rt.db, loaded, by=by, timeout=60, output_limit=65536, cwd=where).passed
+    return evaluate(
+        rt.db, loaded, by=by, timeout=60, output_limit=65536, settings=rt.settings, cwd=where
+    ).passed
 
 
 def pattern_events(rt: Runtime, kind: str) -> list[audit.AuditEvent]:
@@ -120,7 +122,10 @@ def test_fifty_clean_runs_wait_for_the_eval_and_a_passing_eval_promotes(
     if "$blob" in payload:
         with rt.db.read() as session:
             payload = json.loads(audit.blob(session, payload["$blob"]) or "{}")
-    assert "The eval suite passed for this version." in payload["statement"]
+    assert (
+        "The eval suite passed for this version, scoring the agents as configured: "
+        "the offline reasoners (agent version sha256:" in payload["statement"]
+    )
     assert len(payload["runs"]) == 50
 
     _, status = rt.runner.start(runbook(one_step("svc.evaluated")), INCIDENT, requested_by=REQ)
@@ -224,6 +229,7 @@ def test_a_hanging_or_chatty_suite_is_bounded(rt: Runtime) -> None:
         by="human:erin",
         timeout=1,
         output_limit=1000,
+        settings=rt.settings,
     )
     assert time.monotonic() - started < 15
     assert not hung.passed and "timed out after 1s" in (hung.error or "")
@@ -233,6 +239,7 @@ def test_a_hanging_or_chatty_suite_is_bounded(rt: Runtime) -> None:
         by="human:erin",
         timeout=60,
         output_limit=1000,
+        settings=rt.settings,
     )
     assert chatty.passed
     timed_out, talked = pattern_events(rt, "pattern_eval")
@@ -261,7 +268,15 @@ def test_a_sign_off_lapses_when_the_signer_approves_a_later_run_of_the_streak(
         assert sign(rt, "human:frank").state == "eligible"  # the eval is still missing
         approved_run(rt, "svc.signed", by="human:frank")  # still gated: frank may approve
         loaded = rt.runner.deps.catalog["svc.signed"]
-        evaluate(rt.db, loaded, by="human:erin", timeout=60, output_limit=65536, cwd=tmp_path)
+        evaluate(
+            rt.db,
+            loaded,
+            by="human:erin",
+            timeout=60,
+            output_limit=65536,
+            settings=rt.settings,
+            cwd=tmp_path,
+        )
         standing = line(rt, "svc.signed")
         assert (standing.state, standing.signed_off_by) == ("eligible", None)
         (lapsed,) = pattern_events(rt, "pattern_eligible")[-1:]

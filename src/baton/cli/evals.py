@@ -35,11 +35,12 @@ class AgentChoice(StrEnum):
 def run(
     suite: Path = typer.Option(Path("evals/cases"), "--suite", help=SUITE_HELP),
     agent: AgentChoice = typer.Option(AgentChoice.ALL, "--agent", help="Agents to run."),
-    model: str = typer.Option(
-        "offline",
+    model: str | None = typer.Option(
+        None,
         "--model",
         help="'offline', or a model name on the configured endpoint "
-        "(BATON_MODEL_BASE_URL, BATON_MODEL_API_KEY).",
+        "(BATON_MODEL_BASE_URL, BATON_MODEL_API_KEY). Default: the agents as configured "
+        "(BATON_MODEL_NAME when BATON_MODEL_PROVIDER=openai, else offline).",
     ),
     iterations: int = typer.Option(1, "--iterations", min=1, max=100, help="Runs per case."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
@@ -61,6 +62,7 @@ def run(
 
     Exits 1 when --min-pass-rate or --thresholds is not met; invalid cases count as failed.
     """
+    from baton.agents.version import configured_model
     from baton.domain.finding import AgentName
     from baton.evals.results import save as save_results
     from baton.evals.runner import EvalOptions, resolve_suite, run_suite
@@ -70,8 +72,10 @@ def run(
     where = resolve_suite(suite)
     agents = list(AgentName) if agent is AgentChoice.ALL else [AgentName(agent.value)]
     priced = (price_in, price_out) if price_in or price_out else None
-    options = EvalOptions(where, agents, model, iterations, min_pass_rate, case, priced)
-    report = run_suite(options, get_settings())
+    settings = get_settings()
+    chosen = configured_model(settings) if model is None else model
+    options = EvalOptions(where, agents, chosen, iterations, min_pass_rate, case, priced)
+    report = run_suite(options, settings)
     written: list[Path] = []
     if save:
         try:

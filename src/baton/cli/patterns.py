@@ -99,6 +99,7 @@ def show(pattern_id: str, as_json: bool = typer.Option(False, "--json")) -> None
             {
                 "pattern": loaded.pattern.model_dump(mode="json"),
                 "version": loaded.version,
+                "agents": None if loaded.agents is None else vars(loaded.agents),
                 "file": loaded.file,
                 "contexts": lines,
                 "recent_runs": recent,
@@ -113,6 +114,8 @@ def show(pattern_id: str, as_json: bool = typer.Option(False, "--json")) -> None
         highlight=False,
     )
     console.print(f"version {loaded.version}  ({loaded.file})", highlight=False)
+    if loaded.agents is not None:
+        console.print(f"bound to the eval of {loaded.agents.describe()}", highlight=False)
     conditions = ", ".join(p.conditions) or "none"
     console.print(f"evidence counts per: {conditions}; threshold {p.promotion.threshold}")
     fresh = requirements(Ledger(version=loaded.version), p)
@@ -197,12 +200,15 @@ def eval_suite(
 ) -> None:
     """Run the pattern's eval suite (promotion.eval) for its current version, here.
 
-    A pass counts for every context at this version and promotes those that only waited
-    for it; a failure clears the pass. Exits 1 when the suite fails.
+    The suite gets the model settings (BATON_MODEL_*, BATON_AGENT_*), so it scores the
+    agents as configured, which the pattern's version is bound to. A pass counts for every
+    context at this version and promotes those that only waited for it; a failure clears
+    the pass. Exits 1 when the suite fails.
     """
     from baton.graph.pattern_eval import evaluate
 
     by = user_actor(user)
+    settings = get_settings()
     loaded = _catalog().require(pattern_id)
     with open_db() as db:
         outcome = evaluate(
@@ -210,7 +216,8 @@ def eval_suite(
             loaded,
             by=by,
             timeout=timeout,
-            output_limit=get_settings().output_limit_bytes,
+            output_limit=settings.output_limit_bytes,
+            settings=settings,
             cwd=Path.cwd(),
         )
     if as_json:

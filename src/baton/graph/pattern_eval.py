@@ -6,6 +6,10 @@ environment, a timeout that kills its process group, and a bounded capture. Then
 transaction: the `pattern_eval` audit event, the latest result of that version (so a ledger
 line created later sees the pass, see `promotion.standing_of`), and the result applied to
 every ledger line at that version, promoting a line for which it was the last requirement.
+
+A pattern bound to the agents (`runbooks.catalog.with_agents`) has its suite run with the
+model settings of the agents it is bound to (`agents.version.model_env`): the minimal
+environment would otherwise score the offline reasoners whatever model is configured.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from baton.agents.version import agent_stamp, model_env
 from baton.domain.envelope import ActionResult
 from baton.domain.params import CommandParams
-from baton.errors import InputError
+from baton.errors import Conflict, InputError
 from baton.graph.promotion import save_ledger, streak_runs
 from baton.policies.context import describe_context
 from baton.policies.promotion import Ledger, Transition, record_eval
 from baton.runbooks.catalog import LoadedPattern
+from baton.settings import Settings
 from baton.store import audit
 from baton.store import patterns as pattern_store
 from baton.store.db import Database
@@ -56,16 +62,35 @@ def evaluate(
     by: str,
     timeout: float,
     output_limit: int,
+    settings: Settings,
     cwd: Path | None = None,
 ) -> EvalOutcome:
-    """Run the eval suite of `loaded` (its current version) and record the result."""
-    result = run_suite(loaded, timeout=timeout, output_limit=output_limit, cwd=cwd)
+    """Run the eval suite of `loaded` (its current version) and record the result.
+
+    `settings` are the ones `loaded` was versioned with; a catalog bound to other agents is
+    refused, since its pass would be recorded for agents the suite did not score."""
+    env: dict[str, str] = {}
+    if loaded.agents is not None:
+        configured = agent_stamp(settings)
+        if configured != loaded.agents:
+            raise Conflict(
+                f"pattern {loaded.pattern.id} {loaded.version[:19]} is bound to "
+                f"{loaded.agents.describe()}, but the settings configure "
+                f"{configured.describe()}: load the catalog again"
+            )
+        env = model_env(settings)
+    result = run_suite(loaded, timeout=timeout, output_limit=output_limit, cwd=cwd, env=env)
     with db.write() as session:
         return record_result(session, loaded=loaded, result=result, by=by)
 
 
 def run_suite(
-    loaded: LoadedPattern, *, timeout: float, output_limit: int, cwd: Path | None
+    loaded: LoadedPattern,
+    *,
+    timeout: float,
+    output_limit: int,
+    cwd: Path | None,
+    env: dict[str, str] | None = None,
 ) -> ActionResult:
     argv = loaded.pattern.promotion.eval
     if not argv:
@@ -80,7 +105,7 @@ def run_suite(
         intent_at=utcnow(),
         timeout=timeout,
     )
-    params = CommandParams(argv=argv, cwd=None if cwd is None else str(cwd))
+    params = CommandParams(argv=argv, cwd=None if cwd is None else str(cwd), env=env or {})
     return CommandExecutor(output_limit).execute(params, context)
 
 
@@ -109,7 +134,8 @@ def record_result(
             "output_digest": output_digest,
             "stdout_tail": stdout[-OUTPUT_TAIL:],
             "stderr_tail": stderr[-OUTPUT_TAIL:],
-        },
+        }
+        | _agents(loaded),
         pattern=pattern.id,
     )
     pattern_store.save_eval(
@@ -154,6 +180,13 @@ def record_result(
         event.seq,
         lines,
     )
+
+
+def _agents(loaded: LoadedPattern) -> dict[str, Any]:
+    """The agents the suite scored, when the version is bound to them."""
+    if loaded.agents is None:
+        return {}
+    return {"agents": {"model": loaded.agents.model, "version": loaded.agents.version}}
 
 
 def _lapsed_signoff(

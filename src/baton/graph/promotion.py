@@ -37,7 +37,7 @@ def standing_of(session: Session, loaded: LoadedPattern, context: dict[str, Any]
     key = context_key(context)
     raw = pattern_store.get_standing(session, pattern_id=loaded.pattern.id, context_key=key)
     before = Ledger.model_validate(raw) if raw is not None else None
-    ledger, moves = reset_for_version(before, loaded.version)
+    ledger, moves = reset_for_version(before, loaded.version, loaded.agents)
     if before is None or moves:
         # A line created now still sees an eval of this version that passed before it.
         ran = pattern_store.get_eval(session, pattern_id=loaded.pattern.id, version=loaded.version)
@@ -124,6 +124,8 @@ def demote(
         approved_changed=ledger.approved_changed,
         rejected=ledger.rejected,
         eval_passed_version=ledger.eval_passed_version,
+        agent_model=ledger.agent_model,
+        agent_version=ledger.agent_version,
     )
     _save(session, loaded, context, after)
     _audit_move(session, loaded, context, after, Transition(kind="demoted", reason=reason), by=by)
@@ -207,6 +209,8 @@ def _audit_move(
         "threshold": loaded.pattern.promotion.threshold,
         "severity": "high" if move.kind == "promoted" else "normal",
     }
+    if loaded.agents is not None:
+        payload["agents"] = {"model": loaded.agents.model, "version": loaded.agents.version}
     if move.kind == "promoted":
         runs = streak_runs(session, loaded, context, loaded.pattern.promotion.threshold)
         payload["runs"] = [run_summary(r) for r in runs]
@@ -219,6 +223,7 @@ def _audit_move(
             payload["runs"],
             eval_passed=payload["eval_passed"] and loaded.pattern.promotion.eval is not None,
             signed_off_by=ledger.signed_off_by,
+            agents=loaded.agents,
         )
     audit.append(
         session,

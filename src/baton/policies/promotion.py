@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from baton.runbooks.catalog import AgentStamp
 from baton.runbooks.pattern import Pattern
 
 
@@ -52,6 +53,10 @@ class Ledger(BaseModel):
     rejected: int = 0
     eval_passed_version: str | None = None
     signed_off_by: str | None = None
+    agent_model: str | None = None
+    agent_version: str | None = None
+    """The agents this version is bound to (`runbooks.catalog.with_agents`), kept so that a
+    demotion for a new version can say what changed."""
 
     @property
     def autonomous(self) -> bool:
@@ -70,18 +75,39 @@ class Transition(BaseModel):
     reason: str
 
 
-def reset_for_version(ledger: Ledger | None, version: str) -> tuple[Ledger, list[Transition]]:
-    """A new pattern version starts gated with an empty streak; say so if it was promoted."""
+def reset_for_version(
+    ledger: Ledger | None, version: str, agents: AgentStamp | None = None
+) -> tuple[Ledger, list[Transition]]:
+    """A new pattern version starts gated with an empty streak; say so if it was promoted,
+    and say why when the agents it is bound to changed."""
+    fresh = Ledger(
+        version=version,
+        agent_model=agents.model if agents else None,
+        agent_version=agents.version if agents else None,
+    )
     if ledger is None:
-        return Ledger(version=version), []
+        return fresh, []
     if ledger.version == version:
         return ledger, []
     moves = []
     if ledger.state != "gated" or ledger.streak:
-        moves.append(
-            Transition(kind="demoted", reason=f"new pattern version (was {ledger.version[:19]})")
-        )
-    return Ledger(version=version), moves
+        why = f"was {ledger.version[:19]}{_agents_change(ledger, agents)}"
+        moves.append(Transition(kind="demoted", reason=f"new pattern version ({why})"))
+    return fresh, moves
+
+
+def _agents_change(before: Ledger, agents: AgentStamp | None) -> str:
+    """What changed in the agents between a line and the version replacing it, in words."""
+    if agents is None or before.agent_version == agents.version:
+        return ""
+    if before.agent_version is None:
+        return f"; now bound to the eval of {agents.describe()}"
+    if before.agent_model != agents.model:
+        return f"; agent model changed from {before.agent_model or '(none)'} to {agents.model}"
+    return (
+        f"; the agents changed (prompts, reasoners or recommendation rules): {agents.who}, "
+        f"agent version {before.agent_version[:19]} -> {agents.version[:19]}"
+    )
 
 
 def record(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from baton.policies.context import describe_context
+from baton.runbooks.catalog import AgentStamp
 from baton.runbooks.pattern import Pattern
 
 
@@ -16,6 +17,7 @@ def evidence_statement(
     *,
     eval_passed: bool = False,
     signed_off_by: str | None = None,
+    agents: AgentStamp | None = None,
 ) -> str:
     """In the seed's words: "This pattern executed 50 times without issue under these
     conditions. Risk: low. Human step removed." — with the facts that make it checkable."""
@@ -26,7 +28,10 @@ def evidence_statement(
         "human": "a person",
     }[pattern.verify.kind]
     approvers = sorted({a for r in runs for a in r.get("approved_by", [])})
-    extra = " The eval suite passed for this version." if eval_passed else ""
+    extra = ""
+    if eval_passed:
+        scored = f", scoring the agents as configured: {agents.describe()}" if agents else ""
+        extra = f" The eval suite passed for this version{scored}."
     if signed_off_by is not None:
         extra += (
             f" Signed off by {signed_off_by} ({pattern.promotion.signoff_role}), "

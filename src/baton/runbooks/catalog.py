@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,32 @@ from baton.settings import Settings
 
 
 @dataclass(frozen=True)
+class AgentStamp:
+    """The agents as configured: model (`offline` or a model name) and agent version
+    (`baton.agents.version`)."""
+
+    model: str
+    version: str
+
+    @property
+    def who(self) -> str:
+        """The agents in words, for evidence and demotion reasons."""
+        if self.model == "offline":
+            return "the offline reasoners"
+        return f"model {self.model}" if self.model else "a model with no name set"
+
+    def describe(self) -> str:
+        return f"{self.who} (agent version {self.version[:19]})"
+
+
+@dataclass(frozen=True)
 class LoadedPattern:
     pattern: Pattern
     version: str
     canonical: str
     file: str
+    agents: AgentStamp | None = None
+    """The agents whose eval this version's promotion rests on (`with_agents`)."""
 
 
 def pattern_canonical(pattern: Pattern) -> str:
@@ -63,6 +84,22 @@ class Catalog(Mapping[str, LoadedPattern]):
             hint = suggest(pattern_id, list(self._patterns))
             raise NotFound(f"unknown pattern {pattern_id!r}{hint} (catalog: {self.source})")
         return self._patterns[pattern_id]
+
+
+def with_agents(catalog: Catalog, agents: AgentStamp) -> Catalog:
+    """`catalog` with `agents` folded into the version of every pattern that has a
+    `promotion.eval`: that eval scores the agents, so its pass and the streak it completes
+    hold for these agents only. Another model, prompt or reasoner is then a new pattern
+    version, which the ledger demotes and which needs a fresh eval pass."""
+
+    def bind(loaded: LoadedPattern) -> LoadedPattern:
+        if loaded.pattern.promotion.eval is None:
+            return loaded
+        text = f"{loaded.canonical}\0agents:{agents.version}"
+        version = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return replace(loaded, version=version, agents=agents)
+
+    return Catalog({pid: bind(loaded) for pid, loaded in catalog.items()}, catalog.source)
 
 
 def load_catalog(directory: Path) -> Catalog:
