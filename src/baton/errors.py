@@ -109,6 +109,13 @@ class RunLocked(Conflict):
     code = "run_locked"
 
 
+class Fenced(Conflict):
+    """This process lost the run's lock while it was paused: another advances it now, and
+    nothing this one was about to write may land (PostgreSQL mode)."""
+
+    code = "fenced"
+
+
 def one_line(
     exc: ValidationError,
     *,

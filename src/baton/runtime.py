@@ -151,7 +151,11 @@ def build_runtime(settings: Settings) -> Runtime:
         dry_run=settings.dry_run,
     )
     locks: RunLock = (
-        AdvisoryRunLocks(db.engine, timeout=settings.lock_timeout_seconds)
+        AdvisoryRunLocks(
+            db.engine,
+            timeout=settings.lock_timeout_seconds,
+            stall_seconds=settings.worker_stall_seconds,
+        )
         if settings.on_postgres
         else RunLocks(settings.lock_dir, timeout=settings.lock_timeout_seconds)
     )

@@ -125,3 +125,44 @@ def test_postgresql_restarted_and_connections_killed_mid_run_lose_nothing(
         chain_valid(alice)
     for worker in estate.workers:
         assert worker.proc is not None and worker.proc.poll() is None, worker.log.read_text()
+
+
+def test_a_paused_worker_loses_its_run_and_cannot_commit_when_it_wakes(
+    estate: Estate, tmp_path: Path
+) -> None:
+    """Must hold: a worker paused mid-action (SIGSTOP) past the stall threshold loses the
+    run to another worker; when it wakes and its action finishes, nothing it writes lands
+    (the run's generation moved on), so the effect is recorded once and only as the new
+    owner decided; the audit chain stays valid and the run finishes."""
+    (estate.home.path / "runbooks" / "web-restart.yaml").write_text(slow_runbook(tmp_path))
+    estate.server()
+    estate.worker("w1")
+    estate.worker("w2")
+    with estate.client("alice") as alice:
+        run_id = estate.declare(alice)
+        wait_for((tmp_path / "started").exists, timeout=60, what="the slow action")
+        n, _ = worker_running(estate, tmp_path / "started")
+        paused = estate.workers[n]
+        paused.send(signal.SIGSTOP)
+
+        # The other worker takes the run over: the in-flight action is in doubt.
+        settles(alice, run_id, "waiting")
+        (item,) = alice.get("/v1/items", params={"run": run_id}).json()["items"]
+        assert (item["task_id"], item["kind"]) == ("slow", "fallback"), item
+
+        # The paused worker wakes; its command finishes; its commit must be refused.
+        (tmp_path / "release").touch()
+        paused.send(signal.SIGCONT)
+        wait_for(lambda: "fenced" in paused.log.read_text(), timeout=60, what="the refusal")
+        run = alice.get(f"/v1/runs/{run_id}").json()
+        assert run["run"]["status"] == "waiting"
+        slow = next(t for t in run["tasks"] if t["id"] == "slow")
+        assert slow["status"] != "succeeded", slow  # not the paused worker's result
+        assert lines(tmp_path / "effects") == ["effect"]
+
+        with estate.client("bob") as bob:
+            done = bob.post(f"/v1/items/{item['id']}/completion", json={"comment": "it ran"})
+            assert done.status_code == 200, done.text
+        settles(alice, run_id, "succeeded")
+        assert lines(tmp_path / "effects") == ["effect", "after"]
+        chain_valid(alice)

@@ -33,7 +33,7 @@ def pg_url() -> Iterator[str]:
 def db(pg_url: str) -> Iterator[Database]:
     engine = create_db_engine(pg_url)
     with engine.begin() as conn:
-        for table in ("audit_checkpoints", "audit_blobs", "audit_events"):
+        for table in ("alembic_version", "audit_checkpoints", "audit_blobs", "audit_events"):
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
     init_schema(engine)
     database = Database(engine)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from baton.cli import (
     audit,
+    db,
     demo,
     doctor,
     evals,
@@ -39,6 +40,7 @@ doctor.register(app)
 evals.register(app)
 serve.register(app)
 tokens.register(app)
+db.register(app)
 worker.register(app)
 
 

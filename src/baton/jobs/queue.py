@@ -50,9 +50,12 @@ class RunQueue:
         self.sweep_error: str | None = None
 
     def start(self) -> None:
-        ensure_schema(self.conninfo)
+        """Open once (every submit calls this; a second call costs nothing)."""
+        if self._opened:
+            return
         with self._open_lock:
             if not self._opened:
+                ensure_schema(self.conninfo)
                 self.app.open()
                 self._opened = True
 

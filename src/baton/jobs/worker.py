@@ -29,12 +29,14 @@ from procrastinate.jobs import Status
 from psycopg_pool import PoolTimeout
 
 from baton.domain import actor
-from baton.errors import NotFound, RunLocked, StorageError
+from baton.errors import Fenced, NotFound, RunLocked, StorageError
 from baton.jobs.queue import ADVANCE, QUEUE, RETRY_STALLED, SWEEP, RunQueue, ensure_schema
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import audit
 from baton.store import runs as run_store
+from baton.store.locks import WORKER_PREFIX, worker_heartbeat
+from baton.store.models import HeartbeatRow, utcnow
 
 log = logging.getLogger("baton.worker")
 
@@ -68,6 +70,9 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
             status = runner.advance(run_id)
         except NotFound:
             _drop(runtime, run_id)
+            return
+        except Fenced as exc:  # paused past the stall threshold: another worker owns it now
+            log.warning("run %s: fenced out, nothing written: %s", run_id, exc.message)
             return
         log.info("run %s advanced: %s", run_id, status.value)
 
@@ -114,6 +119,24 @@ def _every(seconds: float) -> str:
     return f"* * * * * */{max(1, min(59, round(seconds)))}"
 
 
+async def _heartbeat(runtime: Runtime) -> None:
+    """Say this worker lives, three times per stall period: a worker that stops saying it
+    (paused, frozen, cut off) loses its runs to the others (`store.locks.AdvisoryRunLocks`)."""
+    name = worker_heartbeat(os.environ["PGAPPNAME"])
+    period = max(1.0, runtime.settings.worker_stall_seconds / 3)
+
+    def beat() -> None:
+        with runtime.db.write() as session:
+            session.merge(HeartbeatRow(name=name, at=utcnow()))
+
+    while True:
+        try:
+            await asyncio.to_thread(beat)
+        except Exception as exc:  # the database is away: procrastinate's loop will say so
+            log.warning("heartbeat not written: %s", exc)
+        await asyncio.sleep(period)
+
+
 def _recovered(runtime: Runtime, run_id: str, worker_id: int | None) -> None:
     """The run's timeline says it changed hands, and why."""
     with runtime.db.write() as session:
@@ -142,6 +165,9 @@ def run(settings: Settings, *, concurrency: int, name: str | None = None) -> Non
     """Serve jobs until SIGTERM/SIGINT. A worker that loses its database (a restart, a
     failover, killed connections) says so in its log and starts over with backoff."""
     worker_name = name or f"{socket.gethostname()}:{os.getpid()}"
+    # Every connection this process opens (app, checkpoints, queue) carries its name, so a
+    # worker that takes over a run from a silent one can end all of that one's sessions.
+    os.environ["PGAPPNAME"] = f"{WORKER_PREFIX}{worker_name}"[:63]
     executor = ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="baton-job")
     loop = asyncio.new_event_loop()
     # Sync jobs run on the loop's default executor: sized to the concurrency asked for (its
@@ -217,10 +243,12 @@ async def _serve(
                 )
             )
             current[:] = [task]
+            beat = asyncio.create_task(_heartbeat(runtime))
             try:
                 await task
             finally:
                 current.clear()
+                beat.cancel()
         log.error("procrastinate's worker loop ended (its log above says why)")
     finally:
         await asyncio.to_thread(queue.stop, 0)

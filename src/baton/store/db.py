@@ -15,18 +15,21 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from baton.errors import ConfigError, StorageError
+from baton.errors import ConfigError, Fenced, StorageError
 from baton.settings import Settings
-from baton.store import sql
-from baton.store.models import APPEND_ONLY, Base
+from baton.store import migrations, sql
+from baton.store.locks import FENCE
+
+if TYPE_CHECKING:
+    from baton.store.migrations.apply import Status
 
 _WRITE = "baton_write"
 
@@ -75,40 +78,47 @@ def prepare_sqlite(
     cur.close()
 
 
-def init_schema(engine: Engine) -> None:
-    """Create missing tables and the append-only triggers; `StorageError` if we can't."""
+def init_schema(engine: Engine) -> Status | None:
+    """Bring the schema to the newest migration; `StorageError` if we can't, and then the
+    database stays as it was (the whole upgrade is one transaction, on SQLite too).
+
+    A database at head costs one query and no alembic (every CLI command opens one). Else
+    it returns where the database stood: empty, made before migrations (adopted, then
+    upgraded) or at an older revision.
+    """
+    if migrations.at_head(engine):
+        return None
+    from baton.store.migrations import apply  # ~80 ms of imports: only when there is work
+
     try:
-        Base.metadata.create_all(engine)
-        with engine.begin() as conn:
-            for statement in _append_only_ddl(engine.dialect.name):
-                conn.exec_driver_sql(statement)
+        with (
+            engine.execution_options(**{_WRITE: True}).connect() as conn,
+            _foreign_keys_off(conn),
+            conn.begin(),
+        ):
+            return apply.upgrade(conn)
     except DBAPIError as exc:
         where = engine.url.render_as_string(hide_password=True)
         raise StorageError(f"cannot open database {where}: {exc.orig}") from exc
 
 
-def _append_only_ddl(dialect: str) -> list[str]:
-    """Triggers that refuse UPDATE and DELETE on the audit tables."""
-    if dialect == "sqlite":
-        return [
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}"
-            f" BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            for table in APPEND_ONLY
-            for op in ("UPDATE", "DELETE")
-        ]
-    if dialect == "postgresql":
-        ddl = [
-            "CREATE OR REPLACE FUNCTION baton_append_only() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$"
-        ]
-        for table in APPEND_ONLY:
-            ddl += [
-                f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE"
-                f" ON {table} FOR EACH STATEMENT EXECUTE FUNCTION baton_append_only()",
-            ]
-        return ddl
-    return []
+@contextmanager
+def _foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite: no foreign key enforcement while migrating, as SQLite's own procedure for
+    rebuilding a table asks (a batch migration drops a table others refer to; deferred
+    checks are not enough, the drop counts as a violation the rename never undoes). The
+    pragma is a no-op inside a transaction, so it is set before BEGIN; `apply.upgrade` runs
+    `PRAGMA foreign_key_check` before the commit instead."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 class Database:
@@ -142,6 +152,8 @@ class Database:
     def write(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any error."""
         with self._writer() as session, session.begin():
+            if self.engine.dialect.name != "sqlite":
+                _check_fence(session.connection())
             yield session
 
     def begin(self) -> AbstractContextManager[sql.Conn]:
@@ -152,8 +164,14 @@ class Database:
         (bench/engine.py).
         """
         if self.engine.dialect.name != "sqlite":
-            return self._write_engine.begin()
+            return self._fenced_begin()
         return _Transaction(self)
+
+    @contextmanager
+    def _fenced_begin(self) -> Iterator[sql.Conn]:
+        with self._write_engine.begin() as conn:
+            _check_fence(conn)
+            yield conn
 
     @property
     def local(self) -> bool:
@@ -194,6 +212,25 @@ class Database:
             raw.dbapi.close()
         self._lent.clear()
         self.engine.dispose()
+
+
+_GENERATION = text("SELECT generation FROM runs WHERE id = :run_id FOR SHARE")
+
+
+def _check_fence(conn: Connection) -> None:
+    """Refuse the transaction if this context advances a run whose lock another process
+    has since taken (`store.locks.FENCE`). The row stays share-locked until commit, so a
+    takeover (which bumps the generation) waits for this transaction or wins before it."""
+    fence = FENCE.get()
+    if fence is None:
+        return
+    run_id, generation = fence
+    current = conn.execute(_GENERATION, {"run_id": run_id}).scalar_one_or_none()
+    if current is not None and current != generation:
+        raise Fenced(
+            f"fenced: run {run_id} was taken over (generation {current}, this process held "
+            f"{generation}); nothing of this step is written"
+        )
 
 
 class _Transaction:
@@ -258,8 +295,9 @@ def ensure_home(home: Path) -> None:
 
 @contextmanager
 def _schema_lock(home: Path) -> Iterator[None]:
-    """One process at a time creates tables and triggers: twenty `baton run`s started at once
-    on a new home raced in `create_all` and lost runs to "database is locked"."""
+    """One process at a time migrates a SQLite home: twenty `baton run`s started at once on
+    a new home raced in creating it and lost runs to "database is locked" (a new file's
+    switch to WAL is one of the races, so the check for work happens under it too)."""
     fd = os.open(home / ".schema.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -277,8 +315,14 @@ def open_database(settings: Settings) -> Database:
         wal_autocheckpoint=settings.sqlite_wal_autocheckpoint,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
-    with _schema_lock(settings.home):
-        init_schema(engine)
+    # PostgreSQL needs no file lock: `init_schema` takes an advisory one across hosts.
+    local = engine.dialect.name == "sqlite"
+    try:
+        with _schema_lock(settings.home) if local else nullcontext():
+            init_schema(engine)
+    except BaseException:
+        engine.dispose()  # a process that reports the error and goes on holds no connection
+        raise
     return Database(
         engine,
         synchronous=settings.sqlite_synchronous,

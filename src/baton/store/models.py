@@ -76,6 +76,9 @@ class RunRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Bumped each time a process takes the run's lock on PostgreSQL: a write under an
+    older generation is refused (fencing; `store.locks.AdvisoryRunLocks`)."""
 
 
 class TaskExecutionRow(Base):
