@@ -41,6 +41,9 @@ bench: install
 	$(BIN)/python bench/agent_step.py
 	$(BIN)/python bench/loghub.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/engine_floor.py
+	$(BIN)/python bench/engine_pg.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) .baton .pytest_cache .mypy_cache .ruff_cache

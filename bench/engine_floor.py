@@ -1,43 +1,63 @@
-"""Where the floor of bench/engine.py's ratio is: Baton with parts of an action taken away.
+"""The engine ratio restated against its floor: raw LangGraph plus the commits ADR 0002 requires.
 
-Runs the same 50-task chain as bench/engine.py, one run at a time alternating with raw
-LangGraph (so drift on a shared machine hits every variant alike), in these variants:
+bench/engine.py compares Baton with raw LangGraph, whose nodes write nothing. But ADR 0002
+requires two commits per action that raw LangGraph never makes: the ledger intent (with the
+task's `running` transition and its audit event) before the effect, and the result (with
+the final transition and its audit event) after. The floor is raw LangGraph with exactly
+those two commits added, so `baton / floor` is what Baton's own code costs on top of what
+any runtime with these guarantees must pay. Sides, on the same 50-task chain:
 
-- `baton`: as shipped;
-- `lean`: every action does the same work (the same rows, JSON, hashes, envelopes), written
-  inline with positional SQL: what the store's layering costs;
-- `sql-only`: every action writes the same rows in the same two transactions with
-  precomputed values and no Python work: the floor for this schema and these guarantees;
-- `no-action`: actions do nothing at all: the graph, the runner and the node code.
+- `raw`: bench/engine.py's raw chain (file SqliteSaver, Baton's pragmas, `durability="sync"`);
+- `floor`: the same raw chain, each node also committing twice to an app database with
+  Baton's schema (made by Baton, run rows created by `Runner.create` before the clock
+  starts) on a connection of its own with Baton's pragmas (`prepare_sqlite`: WAL,
+  synchronous NORMAL, the same wal_autocheckpoint): `BEGIN IMMEDIATE`, ledger intent
+  INSERT, task UPDATE, audit event INSERT, `COMMIT`; then `BEGIN IMMEDIATE`, ledger result
+  UPDATE, task UPDATE, audit event INSERT, `COMMIT`. Values are precomputed: no Python work
+  but the statements;
+- `baton`: bench/engine.py's Baton side (the chain as `wait 0s` actions);
+- optionally (`--variants`), Baton with parts of an action taken away, by replacing
+  `baton.graph.nodes.perform` (ADR 0003's table): `lean` (every action's work inlined with
+  positional SQL), `sql-only` (the same rows in the same two transactions, no Python work,
+  inside Baton's graph), `no-action` (the graph, the runner and the node code only).
 
-Swapping the action for a measurement replaces `baton.graph.nodes.perform`, so it measures
-exactly the code bench/engine.py runs minus that call. Per variant: median ms per task,
-the raw median measured alongside, and their ratio.
+Each round starts on fresh files and runs every side once to warm up, then alternates
+single runs of all sides (the order rotates each time), so drift on a shared machine hits
+every side alike. A round's ratio is the median of its per-run ratios; the figure is the
+median over rounds. Last lines: `engine_ratio=<baton / raw>` (bench/engine.py's measure,
+target <= 1.8 as a regression guard), then `ratio=<baton / floor>` (target <= 1.2).
 
-    python bench/engine_floor.py [--runs 30] [--variants baton,lean,sql-only,no-action]
+    python bench/engine_floor.py [--rounds 8] [--runs 10] [--variants baton,lean,sql-only,no-action]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import sqlite3
 import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import END, START, StateGraph
+
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.incident import Incident
 from baton.graph import actions, nodes
-from baton.graph.state import initial_state
-from baton.runbooks.loader import parse_runbook
+from baton.graph.state import RunState, initial_state
+from baton.runbooks.loader import LoadedRunbook, parse_runbook
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import audit, jsontext
+from baton.store.db import prepare_sqlite
 from baton.tools.executors.base import ExecutionContext
 from engine import SYNCHRONOUS, chain_yaml, open_raw
 
@@ -64,6 +84,7 @@ _TASK_DONE = (
     "UPDATE task_executions SET status = ?, actor = ?, updated_at = ?, finished_at = ?,"
     " output = ?, error = ? WHERE run_id = ? AND task_id = ?"
 )
+_HEAD = "SELECT COALESCE(MAX(seq), 0) FROM audit_events"
 _T = "2026-01-01 00:00:00.000000"
 _H = "0" * 64
 _PAYLOAD = (
@@ -200,49 +221,197 @@ VARIANTS: dict[str, Callable[[Runtime], Perform] | None] = {
     "sql-only": sql_only,
     "no-action": no_action,
 }
+SHIPPED: Perform = nodes.perform  # type: ignore[attr-defined]
+INCIDENT = Incident(id="INC-BENCH", title="bench", service="bench")
+
+
+def use(perform: Perform) -> None:
+    """Make every action node call `perform` (nodes look it up at each call)."""
+    nodes.perform = perform  # type: ignore[attr-defined]
+
+
+# ---- the floor: raw LangGraph plus an action's two commits ------------------------------
+
+
+def floor_graph(n: int, saver: SqliteSaver, app: sqlite3.Connection, seq: list[int]) -> Any:
+    """bench/engine.py's raw chain whose nodes commit an action's intent and result to
+    `app`; `seq` holds the audit chain's last sequence number."""
+    builder: StateGraph[RunState, Any, RunState, RunState] = StateGraph(RunState)
+
+    def make(task: str) -> Any:
+        def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
+            run, actor = config["configurable"]["thread_id"], "automation:wait"
+            app.execute("BEGIN IMMEDIATE")  # the intent, with the task's `running` transition
+            app.execute(_LEDGER_INTENT, (f"{run}:{task}:1", run, task, "wait", 1, _INVOCATION, _T))
+            app.execute(_TASK_RUNNING, (actor, _T, _T, run, task))
+            seq[0] += 1
+            app.execute(_EVENT, (seq[0], _T, actor, run, task, "running", _PAYLOAD, _H, _H))
+            app.execute("COMMIT")
+            app.execute("BEGIN IMMEDIATE")  # the result, with the task's final transition
+            app.execute(_LEDGER_RESULT, (_RESULT, _T, run, task))
+            app.execute(_TASK_DONE, ("succeeded", actor, _T, _T, _OUTPUT, None, run, task))
+            seq[0] += 1
+            app.execute(_EVENT, (seq[0], _T, actor, run, task, "succeeded", _PAYLOAD, _H, _H))
+            app.execute("COMMIT")
+            return {"tasks": {task: {"status": "succeeded"}}}
+
+        return node
+
+    for i in range(n):
+        builder.add_node(f"t{i}", make(f"t{i}"))
+        builder.add_edge(START if i == 0 else f"t{i - 1}", f"t{i}")
+    builder.add_edge(f"t{n - 1}", END)
+    return builder.compile(checkpointer=saver)
+
+
+class Floor:
+    """The floor side: its own checkpoint file and app database, one run per call."""
+
+    def __init__(self, n: int, home: Path, loaded: LoadedRunbook, stack: ExitStack) -> None:
+        self.n, self.loaded = n, loaded
+        settings = Settings(home=home, sqlite_synchronous=SYNCHRONOUS)
+        # Baton makes the schema and, before each timed run, the run's rows (Runner.create).
+        self.rt = stack.enter_context(build_runtime(settings))
+        self.app = sqlite3.connect(settings.sqlite_path, check_same_thread=False)
+        stack.callback(self.app.close)
+        prepare_sqlite(
+            self.app,
+            settings.sqlite_synchronous,
+            settings.sqlite_wal_autocheckpoint,
+            settings.sqlite_busy_timeout_ms,
+        )
+        self.seq = [0]
+        raw, conn = open_raw(n, home / "floor-checkpoints.sqlite")  # for its SqliteSaver
+        stack.callback(conn.close)
+        self.graph = floor_graph(n, raw.checkpointer, self.app, self.seq)
+
+    def once(self) -> float:
+        run_id = self.rt.runner.create(self.loaded, INCIDENT, requested_by="human:bench")
+        self.seq[0] = self.app.execute(_HEAD).fetchone()[0]  # creating a run appends events
+        config = {"configurable": {"thread_id": run_id}}
+        start = time.perf_counter()
+        self.graph.invoke(initial_state(), config, durability="sync")
+        return (time.perf_counter() - start) / self.n
+
+
+class Raw:
+    def __init__(self, n: int, home: Path, stack: ExitStack) -> None:
+        self.n = n
+        self.graph, conn = open_raw(n, home / "raw.sqlite")
+        stack.callback(conn.close)
+
+    def once(self) -> float:
+        config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+        start = time.perf_counter()
+        self.graph.invoke(initial_state(), config, durability="sync")
+        return (time.perf_counter() - start) / self.n
+
+
+class Baton:
+    """Baton as shipped, or one of the variants with part of an action taken away."""
+
+    def __init__(
+        self, n: int, home: Path, loaded: LoadedRunbook, variant: str, stack: ExitStack
+    ) -> None:
+        self.n, self.loaded, self.variant = n, loaded, variant
+        settings = Settings(home=home, sqlite_synchronous=SYNCHRONOUS)
+        self.rt = stack.enter_context(build_runtime(settings))
+        make = VARIANTS[variant]
+        self.perform = SHIPPED if make is None else make(self.rt)
+
+    def once(self) -> float:
+        use(self.perform)
+        try:
+            start = time.perf_counter()
+            _, status = self.rt.runner.start(self.loaded, INCIDENT, requested_by="human:bench")
+            elapsed = (time.perf_counter() - start) / self.n
+        finally:
+            use(SHIPPED)
+        assert status == "succeeded", status
+        return elapsed
+
+    def check(self) -> None:
+        """The variants that write real records must leave a valid audit chain."""
+        if self.variant in ("baton", "lean"):
+            with self.rt.db.read() as session:
+                assert audit.verify(session).ok, self.variant
+
+
+Side = Raw | Floor | Baton
+
+
+def one_round(
+    n: int, runs: int, variants: list[str], loaded: LoadedRunbook
+) -> dict[str, list[float]]:
+    """Seconds per task of every side's runs in one round on fresh files."""
+    with tempfile.TemporaryDirectory(prefix="baton-floor-") as tmp, ExitStack() as stack:
+        home = Path(tmp)
+        sides: dict[str, Side] = {
+            "raw": Raw(n, home, stack),
+            "floor": Floor(n, home / "floor", loaded, stack),
+        }
+        for variant in variants:
+            sides[variant] = Baton(n, home / variant, loaded, variant, stack)
+        for side in sides.values():  # warm up
+            side.once()
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        order = list(sides)
+        for i in range(runs):
+            for name in order[i % len(order) :] + order[: i % len(order)]:
+                times[name].append(sides[name].once())
+        for side in sides.values():
+            if isinstance(side, Baton):
+                side.check()
+    return times
+
+
+def paired(times: dict[str, list[float]], top: str, bottom: str) -> float:
+    """Median of the per-run ratios `top / bottom` of one round."""
+    return statistics.median(t / b for t, b in zip(times[top], times[bottom], strict=True))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=30, help="measured runs per variant")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--rounds", type=int, default=8, help="rounds on fresh files")
+    parser.add_argument("--runs", type=int, default=10, help="measured runs per side and round")
+    parser.add_argument("--variants", default="baton", help=f"Baton sides, of {','.join(VARIANTS)}")
     args = parser.parse_args()
-    n, names = args.tasks, args.variants.split(",")
+    n, variants = args.tasks, args.variants.split(",")
+    unknown = set(variants) - set(VARIANTS)
+    if unknown or "baton" not in variants:
+        parser.error(f"--variants: must include baton, may add {', '.join(VARIANTS)}")
     loaded = parse_runbook(chain_yaml(n), "bench.yaml")
-    incident = Incident(id="INC-BENCH", title="bench", service="bench")
-    shipped = nodes.perform
-    times: dict[str, tuple[list[float], list[float]]] = {v: ([], []) for v in names}
-    with tempfile.TemporaryDirectory(prefix="baton-floor-") as tmp:
-        home = Path(tmp)
-        for round_ in range(max(1, args.runs // 5)):
-            for name in names:
-                graph, conn = open_raw(n, home / f"raw-{uuid.uuid4().hex}.sqlite")
-                settings = Settings(home=home / f"{name}-{round_}", sqlite_synchronous=SYNCHRONOUS)
-                with build_runtime(settings) as rt:
-                    make = VARIANTS[name]
-                    nodes.perform = shipped if make is None else make(rt)  # type: ignore[assignment]
-                    for i in range(6):  # the first of each kind warms up
-                        config = {"configurable": {"thread_id": str(uuid.uuid4())}}
-                        start = time.perf_counter()
-                        graph.invoke(initial_state(), config, durability="sync")
-                        raw = (time.perf_counter() - start) / n
-                        start = time.perf_counter()
-                        _, status = rt.runner.start(loaded, incident, requested_by="human:bench")
-                        baton = (time.perf_counter() - start) / n
-                        assert status == "succeeded", status
-                        if i:
-                            times[name][0].append(raw)
-                            times[name][1].append(baton)
-                    if name in ("baton", "lean"):  # they write real records: check them
-                        with rt.db.read() as session:
-                            assert audit.verify(session).ok, name
-                nodes.perform = shipped  # type: ignore[assignment]
-                conn.close()
+    rounds = [one_round(n, args.runs, variants, loaded) for _ in range(args.rounds)]
+
+    wal = Settings().sqlite_wal_autocheckpoint
+    print(
+        f"tasks={n} rounds={args.rounds} runs={args.runs} per side and round; sqlite WAL"
+        f" synchronous={SYNCHRONOUS} wal_autocheckpoint={wal} (all sides) durability=sync"
+    )
+    print("floor = raw LangGraph + 2 commits per task (ledger, task, audit rows; ADR 0002)")
+    print()
+    names = ["raw", "floor", *variants]
+    print(f"{'side':<10} {'ms/task':>8}   per round (median ms/task)")
     for name in names:
-        raw_ms = statistics.median(times[name][0]) * 1e3
-        baton_ms = statistics.median(times[name][1]) * 1e3
-        print(f"{name:10} {baton_ms:.3f} ms/task  raw {raw_ms:.3f}  ratio={baton_ms / raw_ms:.2f}")
+        per_round = [statistics.median(r[name]) * 1e3 for r in rounds]
+        cells = " ".join(f"{v:.3f}" for v in per_round)
+        print(f"{name:<10} {statistics.median(per_round):>8.3f}   {cells}")
+    print()
+    print(f"{'ratio':<16} {'median':>6}   per round (median of paired ratios)")
+    figures: dict[str, float] = {}
+    pairs = [("floor", "raw")] + [(v, b) for v in variants for b in ("raw", "floor")]
+    for top, bottom in pairs:
+        per_round = [paired(r, top, bottom) for r in rounds]
+        figures[f"{top}/{bottom}"] = statistics.median(per_round)
+        cells = " ".join(f"{v:.2f}" for v in per_round)
+        print(f"{top + '/' + bottom:<16} {figures[f'{top}/{bottom}']:>6.2f}   {cells}")
+    print()
+    print("targets: baton/floor <= 1.2; baton/raw (bench/engine.py's ratio) <= 1.8")
+    print(f"engine_ratio={figures['baton/raw']:.2f}")
+    print(f"ratio={figures['baton/floor']:.2f}")
 
 
 if __name__ == "__main__":
