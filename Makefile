@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test check lint unit bench clean
+.PHONY: install run demo pg-demo test check lint unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,9 @@ run: install
 
 demo: install
 	$(BIN)/baton demo
+
+pg-demo: install
+	BIN=$(BIN) scripts/pg-demo
 
 lint: install
 	$(BIN)/ruff check src tests bench
