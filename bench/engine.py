@@ -47,20 +47,24 @@ def chain_yaml(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def raw_graph(n: int, saver: SqliteSaver) -> Any:
+def chain(n: int, make: Any, saver: Any) -> Any:
+    """A compiled chain t0 -> ... -> t{n-1} of `make(task_id)` nodes, checkpointed by `saver`."""
     builder: StateGraph[RunState, Any, RunState, RunState] = StateGraph(RunState)
+    for i in range(n):
+        builder.add_node(f"t{i}", make(f"t{i}"))
+        builder.add_edge(START if i == 0 else f"t{i - 1}", f"t{i}")
+    builder.add_edge(f"t{n - 1}", END)
+    return builder.compile(checkpointer=saver)
 
+
+def raw_graph(n: int, saver: SqliteSaver) -> Any:
     def make(task_id: str) -> Any:
         def node(state: RunState) -> dict[str, Any]:
             return {"tasks": {task_id: {"status": "succeeded"}}}
 
         return node
 
-    for i in range(n):
-        builder.add_node(f"t{i}", make(f"t{i}"))
-        builder.add_edge(START if i == 0 else f"t{i - 1}", f"t{i}")
-    builder.add_edge(f"t{n - 1}", END)
-    return builder.compile(checkpointer=saver)
+    return chain(n, make, saver)
 
 
 def open_raw(n: int, path: Path, wal_autocheckpoint: int | None = None) -> tuple[Any, Any]:

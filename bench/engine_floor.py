@@ -47,7 +47,6 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.graph import END, START, StateGraph
 
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.incident import Incident
@@ -59,7 +58,7 @@ from baton.settings import Settings
 from baton.store import audit, jsontext
 from baton.store.db import prepare_sqlite
 from baton.tools.executors.base import ExecutionContext
-from engine import SYNCHRONOUS, chain_yaml, open_raw
+from engine import SYNCHRONOUS, chain, chain_yaml, open_raw
 
 _LEDGER_INTENT = (
     "INSERT INTO action_ledger (key, run_id, task_id, attempt, executor, idempotent,"
@@ -236,7 +235,6 @@ def use(perform: Perform) -> None:
 def floor_graph(n: int, saver: SqliteSaver, app: sqlite3.Connection, seq: list[int]) -> Any:
     """bench/engine.py's raw chain whose nodes commit an action's intent and result to
     `app`; `seq` holds the audit chain's last sequence number."""
-    builder: StateGraph[RunState, Any, RunState, RunState] = StateGraph(RunState)
 
     def make(task: str) -> Any:
         def node(state: RunState, config: RunnableConfig) -> dict[str, Any]:
@@ -257,11 +255,7 @@ def floor_graph(n: int, saver: SqliteSaver, app: sqlite3.Connection, seq: list[i
 
         return node
 
-    for i in range(n):
-        builder.add_node(f"t{i}", make(f"t{i}"))
-        builder.add_edge(START if i == 0 else f"t{i - 1}", f"t{i}")
-    builder.add_edge(f"t{n - 1}", END)
-    return builder.compile(checkpointer=saver)
+    return chain(n, make, saver)
 
 
 class Floor:

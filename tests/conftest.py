@@ -8,6 +8,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,15 @@ def signed(settings: Settings) -> Iterator[tuple[Runtime, Signer]]:
     signer = init_keys(settings.signing_key_path)
     with build_runtime(settings) as rt:
         yield rt, signer
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Any]:
+    """One real PostgreSQL server for the session (tests take a fresh database each)."""
+    from tests.integration import postgres
+
+    with postgres.cluster() as running:
+        yield running
 
 
 @pytest.fixture

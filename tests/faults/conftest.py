@@ -5,7 +5,6 @@ what must hold: no run lost, no effect twice, the audit chain valid, nothing par
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,16 +17,6 @@ from tests.integration import postgres
 from tests.server import Server, ServerHome, Worker
 
 pytestmark = pytest.mark.integration
-needs_postgres = pytest.mark.skipif(
-    not postgres.available() and not os.environ.get("CI"),
-    reason="PostgreSQL server binaries not installed (CI installs them)",
-)
-
-
-@pytest.fixture(scope="session")
-def pg() -> Iterator[postgres.Cluster]:
-    with postgres.cluster() as running:
-        yield running
 
 
 class Estate:

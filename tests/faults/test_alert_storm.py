@@ -13,10 +13,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.faults.conftest import Estate, needs_postgres
+from tests.faults.conftest import Estate
+from tests.integration import postgres
 from tests.integration.test_api_webhooks import am_group
 
-pytestmark = [pytest.mark.integration, needs_postgres]
+pytestmark = [pytest.mark.integration, postgres.needed]
 
 GROUPS = 200
 DELIVERIES = 1000

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PY, wait_for
-from tests.faults.conftest import Estate, chain_valid, needs_postgres, settles
+from tests.faults.conftest import Estate, chain_valid, settles
+from tests.integration import postgres
 from tests.integration.scripts import APPEND, EFFECT_THEN_BLOCK, lines
 
-pytestmark = [pytest.mark.integration, needs_postgres]
+pytestmark = [pytest.mark.integration, postgres.needed]
 
 
 def slow_runbook(tmp: Path, *, seconds_of_wait: float = 0) -> str:
@@ -64,19 +65,27 @@ def worker_running(estate: Estate, started: Path) -> tuple[int, int]:
     raise AssertionError(f"no worker runs pid {pid} (parent {parent})")
 
 
-def test_a_worker_killed_mid_action_hands_the_run_to_another_without_a_second_effect(
-    estate: Estate, tmp_path: Path
-) -> None:
-    """Must hold: the run is not lost (another worker takes it once the dead one's heartbeat
-    stops), the in-flight non-idempotent effect is not repeated but handed to a person to
-    verify, and the audit chain verifies."""
+def mid_action(estate: Estate, tmp_path: Path) -> str:
+    """One server and two workers on the slow runbook; a run declared and its slow action
+    running (its effect already made); the run's id."""
     (estate.home.path / "runbooks" / "web-restart.yaml").write_text(slow_runbook(tmp_path))
     estate.server()
     estate.worker("w1")
     estate.worker("w2")
     with estate.client("alice") as alice:
         run_id = estate.declare(alice)
-        wait_for((tmp_path / "started").exists, timeout=60, what="the slow action")
+    wait_for((tmp_path / "started").exists, timeout=60, what="the slow action")
+    return run_id
+
+
+def test_a_worker_killed_mid_action_hands_the_run_to_another_without_a_second_effect(
+    estate: Estate, tmp_path: Path
+) -> None:
+    """Must hold: the run is not lost (another worker takes it once the dead one's heartbeat
+    stops), the in-flight non-idempotent effect is not repeated but handed to a person to
+    verify, and the audit chain verifies."""
+    run_id = mid_action(estate, tmp_path)
+    with estate.client("alice") as alice:
         n, command = worker_running(estate, tmp_path / "started")
         victim = estate.workers[n]
         victim.send(signal.SIGKILL)  # the worker mid-action, and its command (a host lost)
@@ -105,13 +114,7 @@ def test_postgresql_restarted_and_connections_killed_mid_run_lose_nothing(
 ) -> None:
     """Must hold: a restart of the database mid-action and killed connections afterwards
     surface as retried steps; the run finishes, each effect once, the chain valid."""
-    (estate.home.path / "runbooks" / "web-restart.yaml").write_text(slow_runbook(tmp_path))
-    estate.server()
-    estate.worker("w1")
-    estate.worker("w2")
-    with estate.client("alice") as alice:
-        run_id = estate.declare(alice)
-    wait_for((tmp_path / "started").exists, timeout=60, what="the slow action")
+    run_id = mid_action(estate, tmp_path)
     estate.pg.restart()  # every connection cut while the action runs
     (tmp_path / "release").touch()
     estate.pg.terminate_backends(estate.database_url)  # and again, as they reconnect
@@ -134,13 +137,8 @@ def test_a_paused_worker_loses_its_run_and_cannot_commit_when_it_wakes(
     run to another worker; when it wakes and its action finishes, nothing it writes lands
     (the run's generation moved on), so the effect is recorded once and only as the new
     owner decided; the audit chain stays valid and the run finishes."""
-    (estate.home.path / "runbooks" / "web-restart.yaml").write_text(slow_runbook(tmp_path))
-    estate.server()
-    estate.worker("w1")
-    estate.worker("w2")
+    run_id = mid_action(estate, tmp_path)
     with estate.client("alice") as alice:
-        run_id = estate.declare(alice)
-        wait_for((tmp_path / "started").exists, timeout=60, what="the slow action")
         n, _ = worker_running(estate, tmp_path / "started")
         paused = estate.workers[n]
         paused.send(signal.SIGSTOP)

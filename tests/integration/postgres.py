@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
@@ -38,6 +39,13 @@ def _free_port() -> int:
 
 def available() -> bool:
     return _bin("initdb") is not None and _bin("pg_ctl") is not None
+
+
+needed = pytest.mark.skipif(
+    not available() and not os.environ.get("CI"),
+    reason="PostgreSQL server binaries not installed (CI installs them)",
+)
+"""Marks tests that start a real server (CI installs it, so there they never skip)."""
 
 
 @dataclass

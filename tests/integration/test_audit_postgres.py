@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 
@@ -14,27 +13,12 @@ from baton.store import audit
 from baton.store.db import Database, create_db_engine, init_schema
 from tests.integration import postgres
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not postgres.available() and not os.environ.get("CI"),
-        reason="PostgreSQL server binaries not installed (CI installs them)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    with postgres.server() as url:
-        yield url
+pytestmark = [pytest.mark.integration, postgres.needed]
 
 
 @pytest.fixture
-def db(pg_url: str) -> Iterator[Database]:
-    engine = create_db_engine(pg_url)
-    with engine.begin() as conn:
-        for table in ("alembic_version", "audit_checkpoints", "audit_blobs", "audit_events"):
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
+def db(pg: postgres.Cluster) -> Iterator[Database]:
+    engine = create_db_engine(pg.database())
     init_schema(engine)
     database = Database(engine)
     yield database

@@ -3,8 +3,6 @@ locks on a real PostgreSQL server: one database, two dialects, the same behaviou
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,25 +28,13 @@ for _module in (test_dry_run, test_engine, test_hot_path, test_ledger, test_patt
         {k: v for k, v in vars(_module).items() if k.startswith("test_") and k not in _SQLITE_ONLY}
     )
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not postgres.available() and not os.environ.get("CI"),
-        reason="PostgreSQL server binaries not installed (CI installs them)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[postgres.Cluster]:
-    with postgres.cluster() as running:
-        yield running
+pytestmark = [pytest.mark.integration, postgres.needed]
 
 
 @pytest.fixture
-def database_url(pg_server: postgres.Cluster) -> str:
+def database_url(pg: postgres.Cluster) -> str:
     """A fresh database per test on the module's server."""
-    return pg_server.database()
+    return pg.database()
 
 
 @pytest.fixture

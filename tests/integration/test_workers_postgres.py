@@ -5,7 +5,6 @@ Real processes (one server, two workers), real HTTP, a real database per test.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,27 +15,15 @@ from tests.conftest import wait_for
 from tests.integration import postgres
 from tests.server import Server, ServerHome, Worker
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not postgres.available() and not os.environ.get("CI"),
-        reason="PostgreSQL server binaries not installed (CI installs them)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[postgres.Cluster]:
-    with postgres.cluster() as running:
-        yield running
+pytestmark = [pytest.mark.integration, postgres.needed]
 
 
 @pytest.fixture
-def home(pg_server: postgres.Cluster, tmp_path: Path) -> ServerHome:
+def home(pg: postgres.Cluster, tmp_path: Path) -> ServerHome:
     return ServerHome(
         tmp_path / "home",
         env={
-            "BATON_DATABASE_URL": pg_server.database(),
+            "BATON_DATABASE_URL": pg.database(),
             "BATON_WORKER_STALL_SECONDS": "3",
         },
     )
