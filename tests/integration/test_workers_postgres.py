@@ -64,3 +64,29 @@ def test_the_server_enqueues_and_workers_take_a_run_through_its_gate(
         assert alice.get("/v1/audit/verify").json()["ok"] is True
     advanced = [w.name for w in workers if run_id in w.log.read_text()]
     assert advanced, "no worker logged the run: the server advanced it itself"
+
+
+def test_a_job_for_a_run_that_does_not_exist_is_dropped_with_an_audit_event(
+    home: ServerHome, workers: list[Worker]
+) -> None:
+    from baton.jobs.queue import RunQueue
+
+    with Server(home) as server, server.client(home.token("alice")) as alice:
+        wait_for(
+            lambda: alice.get("/readyz").json()["checks"].get("workers_seen") == 2,
+            timeout=60,
+            what="both workers' heartbeats in /readyz",
+        )
+        queue = RunQueue(home.settings)
+        try:
+            assert queue.submit("run_nosuchrun") is True
+        finally:
+            queue.stop(0)
+
+        def dropped() -> list[dict[str, object]]:
+            events = alice.get("/v1/audit/events", params={"limit": 500}).json()["items"]
+            return [e for e in events if e["kind"] == "job_dropped"]
+
+        (event,) = wait_for(dropped, timeout=60, what="the job_dropped audit event")
+        assert event["detail"]["run_id"] == "run_nosuchrun"
+        wait_for(lambda: alice.get("/readyz").json()["checks"]["backlog"] == 0, timeout=30)

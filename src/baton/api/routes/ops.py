@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import socket
 import time
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
 
 from baton.api.deps import ServicesDep
-from baton.store.models import HeartbeatRow
+from baton.store.models import HeartbeatRow, utcnow
 
 router = APIRouter(tags=["operations"])
 
@@ -39,6 +41,13 @@ def readyz(svc: ServicesDep) -> JSONResponse:
     worker = svc.worker
     checks["workers"] = "ok" if worker.alive else "stopped"
     checks["backlog"] = worker.backlog()
+    if svc.settings.on_postgres:  # runs advance in `baton worker`s: say whether any lives
+        checks["workers_seen"] = _workers_seen(svc)
+        if not checks["workers_seen"]:
+            checks["workers_note"] = (
+                f"no baton worker has beaten in {svc.settings.worker_stall_seconds:.0f} s: "
+                "alerts and answers are taken, runs wait in the queue"
+            )
     if worker.sweep_error:
         checks["sweep"] = f"failing: {worker.sweep_error}"
     elif worker.last_sweep is not None:
@@ -47,6 +56,17 @@ def readyz(svc: ServicesDep) -> JSONResponse:
         checks["notes"] = svc.notes
     ready = checks["database"] == "ok" and checks["workers"] == "ok"
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+def _workers_seen(svc: ServicesDep) -> int:
+    cutoff = utcnow() - timedelta(seconds=svc.settings.worker_stall_seconds)
+    with svc.runtime.db.read() as session:
+        seen = session.scalar(
+            select(func.count())
+            .select_from(HeartbeatRow)
+            .where(HeartbeatRow.name.like("worker:%"), HeartbeatRow.at >= cutoff)
+        )
+    return int(seen or 0)
 
 
 @router.get("/metrics", summary="Prometheus metrics")
