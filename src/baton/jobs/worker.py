@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import sqlalchemy.exc
-from procrastinate import App, PsycopgConnector, RetryStrategy
+from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import ProcrastinateException
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Status
@@ -47,24 +47,11 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
     app = App(connector=PsycopgConnector(conninfo=settings.postgres_conninfo))
     runner = runtime.runner
 
-    # A database that is briefly unreachable (restart, failover, a killed connection) is
-    # retried with backoff; anything else is the run's own failure, recorded by the runner.
-    @app.task(
-        name=ADVANCE,
-        queue=QUEUE,
-        retry=RetryStrategy(
-            max_attempts=8,
-            exponential_wait=2,
-            retry_exceptions=[
-                StorageError,
-                RunLocked,
-                sqlalchemy.exc.OperationalError,
-                sqlalchemy.exc.InterfaceError,
-                psycopg.OperationalError,
-                PoolTimeout,
-            ],
-        ),
-    )
+    # A database that is briefly unreachable (restart, failover, a killed connection) ends
+    # the job and queues the run again a little later. Not procrastinate's own retry: it
+    # puts the job back to `todo`, which collides with an advance already queued for the
+    # run (its queueing lock) and leaves the job `doing`, holding the run, for ever.
+    @app.task(name=ADVANCE, queue=QUEUE)
     def advance_run(run_id: str) -> None:
         try:
             status = runner.advance(run_id)
@@ -73,6 +60,10 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
             return
         except Fenced as exc:  # paused past the stall threshold: another worker owns it now
             log.warning("run %s: fenced out, nothing written: %s", run_id, exc.message)
+            return
+        except _TRANSIENT as exc:
+            log.warning("run %s: %s: %s; queued again", run_id, type(exc).__name__, exc)
+            queue.submit(run_id, delay_seconds=_RETRY_SECONDS)
             return
         log.info("run %s advanced: %s", run_id, status.value)
 
@@ -112,6 +103,17 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
                 await asyncio.to_thread(queue.submit, run_id)
 
     return app
+
+
+_RETRY_SECONDS = 2.0
+_TRANSIENT = (
+    StorageError,
+    RunLocked,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    psycopg.OperationalError,
+    PoolTimeout,
+)
 
 
 def _every(seconds: float) -> str:

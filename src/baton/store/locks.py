@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from baton.errors import RunLocked
 
@@ -151,7 +152,10 @@ class AdvisoryRunLocks:
                 yield
             finally:
                 FENCE.reset(token)
-                conn.execute(_UNLOCK, {"run_id": run_id})
+                try:
+                    conn.execute(_UNLOCK, {"run_id": run_id})
+                except DBAPIError:  # the session is gone, and its lock with it
+                    log.info("run %s: lock connection already ended", run_id)
 
     def _take_over(self, conn: Connection, run_id: str) -> bool:
         """Fence out a silent worker holding the run's lock; True if one was."""
