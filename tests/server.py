@@ -146,6 +146,18 @@ class ServerHome:
             db.close()
 
 
+def stop_group(proc: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> int | None:
+    """Signal a started process's group; SIGKILL it if it has not exited within `timeout`."""
+    if proc is None or proc.poll() is not None:
+        return None if proc is None else proc.returncode
+    os.killpg(proc.pid, sig)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.wait(timeout=timeout)
+
+
 class Server:
     def __init__(self, home: ServerHome, *, port: int | None = None) -> None:
         self.home = home
@@ -176,14 +188,7 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        os.killpg(self.proc.pid, sig)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            return self.proc.wait(timeout=timeout)
+        return stop_group(self.proc, sig, timeout)
 
     def __enter__(self) -> Server:
         return self.start()
@@ -222,15 +227,9 @@ class Worker:
         os.killpg(self.proc.pid, sig)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        os.killpg(self.proc.pid, signal.SIGCONT)  # a paused worker could not hear SIGTERM
-        os.killpg(self.proc.pid, sig)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            return self.proc.wait(timeout=timeout)
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGCONT)  # a paused worker could not hear SIGTERM
+        return stop_group(self.proc, sig, timeout)
 
 
 def use_login_link(client: httpx.Client, secret: str) -> httpx.Response:

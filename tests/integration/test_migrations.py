@@ -4,10 +4,8 @@ the audit tables stay append-only, and a migration that fails leaves the previou
 
 from __future__ import annotations
 
-import os
 import textwrap
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +14,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from baton.errors import StorageError
@@ -32,29 +29,8 @@ from tests.integration import postgres
 
 pytestmark = pytest.mark.integration
 
-_PG = pytest.param(
-    "postgresql",
-    marks=pytest.mark.skipif(
-        not postgres.available() and not os.environ.get("CI"),
-        reason="PostgreSQL server binaries not installed (CI installs them)",
-    ),
-)
+_PG = pytest.param("postgresql", marks=postgres.needed)
 T0 = datetime(2026, 1, 2, 3, 4, 5)
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    with postgres.server() as url:
-        yield url
-
-
-def fresh_database(server: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    admin.dispose()
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", _PG])
@@ -63,7 +39,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     ensure_home(home)
     if request.param == "sqlite":
         return Settings(home=home)
-    return Settings(home=home, database_url=fresh_database(request.getfixturevalue("pg_server")))
+    return Settings(home=home, database_url=request.getfixturevalue("pg").database())
 
 
 @pytest.fixture
@@ -213,7 +189,7 @@ def test_a_home_unlike_the_baseline_is_refused_and_left_alone(
 
 
 def test_upgrade_head_makes_what_create_all_made(
-    settings: Settings, engine: Engine, tmp_path: Path
+    settings: Settings, engine: Engine, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     open_database(settings).close()
     with engine.connect() as conn:
@@ -227,7 +203,8 @@ def test_upgrade_head_makes_what_create_all_made(
         )
         assert compare_metadata(context, Base.metadata) == []
     # And object for object, triggers included, against the release before migrations.
-    other = create_db_engine(another_database(settings, tmp_path))
+    pg = request.getfixturevalue("pg") if settings.on_postgres else None
+    other = create_db_engine(another_database(settings, tmp_path, pg))
     try:
         Base.metadata.create_all(other)
         with other.begin() as conn:
@@ -239,11 +216,10 @@ def test_upgrade_head_makes_what_create_all_made(
     assert_append_only(engine)
 
 
-def another_database(settings: Settings, tmp_path: Path) -> str:
+def another_database(settings: Settings, tmp_path: Path, pg: Any) -> str:
     if not settings.on_postgres:
         return f"sqlite:///{tmp_path / 'created_all.sqlite'}"
-    server = make_url(settings.resolved_database_url).set(database="postgres")
-    return fresh_database(server.render_as_string(hide_password=False))
+    return str(pg.database())
 
 
 def schema(engine: Engine) -> dict[str, Any]:
