@@ -95,7 +95,7 @@ _INVOCATION = '{"due_at":"2026-01-01T00:00:00+00:00","seconds":0.0,"timeout":nul
 _RESULT = f'{{"data":{_OUTPUT},"error":null,"invocation":{_INVOCATION},"status":"succeeded"}}'
 _OK = ActionResult(status=ResultStatus.SUCCEEDED)
 
-Perform = Callable[..., actions.Outcome]
+Perform = Callable[..., actions.Performed]
 
 
 def _open(raw: Any) -> tuple[Any, datetime, str, str]:
@@ -128,7 +128,7 @@ def _event(
 def lean(runtime: Runtime) -> Perform:
     def perform(
         deps: Any, *, run_id: str, step: Any, executor: Any, params: Any, **_: Any
-    ) -> actions.Outcome:
+    ) -> actions.Performed:
         raw = deps.db._borrow()
         try:
             invocation = executor.describe(params)
@@ -179,13 +179,13 @@ def lean(runtime: Runtime) -> Perform:
             c.execute("COMMIT")
         finally:
             deps.db._idle.put(raw)
-        return actions.Outcome(result, 1)
+        return actions.Performed(result, 1)
 
     return perform
 
 
 def sql_only(runtime: Runtime) -> Perform:
-    def perform(deps: Any, *, run_id: str, step: Any, **_: Any) -> actions.Outcome:
+    def perform(deps: Any, *, run_id: str, step: Any, **_: Any) -> actions.Performed:
         raw = deps.db._borrow()
         task, actor = step.task_id, step.actor
         who = (actor, run_id, task)
@@ -202,14 +202,14 @@ def sql_only(runtime: Runtime) -> Perform:
             c.execute("COMMIT")
         finally:
             deps.db._idle.put(raw)
-        return actions.Outcome(_OK, 1)
+        return actions.Performed(_OK, 1)
 
     return perform
 
 
 def no_action(runtime: Runtime) -> Perform:
-    def perform(*_: Any, **__: Any) -> actions.Outcome:
-        return actions.Outcome(_OK, 1)
+    def perform(*_: Any, **__: Any) -> actions.Performed:
+        return actions.Performed(_OK, 1)
 
     return perform
 

@@ -10,8 +10,8 @@ import pytest
 from baton.domain.incident import Incident
 from baton.domain.status import RunStatus
 from baton.runtime import build_runtime
-from baton.store import ledger
-from baton.store import patterns as pattern_store
+from baton.store import action_ledger
+from baton.store import promotion_ledger as pattern_store
 from tests.conftest import PY, policy_settings, runbook
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ def test_a_dry_run_records_what_would_run_and_touches_nothing(tmp_path: Path) ->
         run_id, status = rt.runner.start(rb, Incident(title="x"), requested_by="human:alice")
         assert status is RunStatus.SUCCEEDED
         with rt.db.read() as session:
-            entries = ledger.entries(session, run_id=run_id)
+            entries = action_ledger.entries(session, run_id=run_id)
             evidence = pattern_store.standings(session)
     assert not effect.exists()
     assert entries[0].invocation["dry_run"] is True

@@ -11,8 +11,8 @@ from baton.domain.incident import Incident
 from baton.domain.status import ItemStatus, RunStatus, TaskStatus
 from baton.errors import Conflict, Forbidden, InputError, NotFound
 from baton.runtime import Runtime
+from baton.store import action_ledger
 from baton.store import items as item_store
-from baton.store import ledger
 from baton.store import runs as run_store
 from baton.store.models import utcnow
 from tests.conftest import runbook, wait_for
@@ -299,7 +299,7 @@ def test_retries_use_a_new_ledger_key_per_attempt(
     assert status is RunStatus.SUCCEEDED
     assert len(lines(counter)) == 3
     with runtime.db.read() as s:
-        keys = [(e.key, e.result["status"]) for e in ledger.entries(s, run_id=run_id)]
+        keys = [(e.key, e.result["status"]) for e in action_ledger.entries(s, run_id=run_id)]
         task = run_store.get_task(s, run_id=run_id, task_id="flaky")
     assert keys == [
         (f"{run_id}:flaky:1", "failed"),
@@ -377,7 +377,7 @@ def test_when_false_skips_and_templates_fail_cleanly(runtime: Runtime, incident:
     assert status is RunStatus.SUCCEEDED
     with runtime.db.read() as s:
         rows = {t.task_id: t for t in run_store.task_executions(s, run_id=run_id)}
-        assert ledger.entries(s, run_id=run_id) == []  # nothing executed
+        assert action_ledger.entries(s, run_id=run_id) == []  # nothing executed
     assert rows["only_critical"].status == TaskStatus.SKIPPED
     assert rows["bad_template"].status == TaskStatus.FAILED
     assert rows["bad_template"].error and "missing" in rows["bad_template"].error

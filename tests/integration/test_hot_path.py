@@ -14,7 +14,7 @@ from baton.domain.params import CommandParams
 from baton.graph.actions import Step, perform
 from baton.runbooks.model import ActionTask
 from baton.runtime import Runtime
-from baton.store import audit, ledger
+from baton.store import action_ledger, audit
 from baton.store import runs as run_store
 from baton.tools.executors.base import ExecutionContext
 from tests.conftest import runbook
@@ -69,9 +69,9 @@ def act(runtime: Runtime, run_id: str) -> None:
 
 
 def test_a_second_first_visit_changes_nothing(runtime: Runtime, run_id: str):
-    def open_first() -> ledger.LedgerEntry | None:
+    def open_first() -> action_ledger.ActionEntry | None:
         with runtime.db.begin() as conn:
-            return ledger.open_first(
+            return action_ledger.open_first(
                 conn,
                 run_id=run_id,
                 task_id="act",
@@ -84,14 +84,14 @@ def test_a_second_first_visit_changes_nothing(runtime: Runtime, run_id: str):
     assert first is not None and first.key == f"{run_id}:act:1"
     assert open_first() is None
     with runtime.db.read() as s:
-        (entry,) = ledger.entries(s, run_id=run_id)
-    assert entry.intent_at == first.intent_at and entry.state == ledger.INTENT
+        (entry,) = action_ledger.entries(s, run_id=run_id)
+    assert entry.intent_at == first.intent_at and entry.state == action_ledger.INTENT
 
 
 def test_each_transaction_stamps_its_rows_with_one_time(runtime: Runtime, run_id: str):
     act(runtime, run_id)
     with runtime.db.read() as s:
-        (entry,) = ledger.entries(s, run_id=run_id)
+        (entry,) = action_ledger.entries(s, run_id=run_id)
         row = run_store.get_task(s, run_id=run_id, task_id="act")
         events = {e.status: e for e in run_store.timeline(s, run_id=run_id) if e.kind == "task"}
     assert entry.intent_at == row.started_at == events["running"].at
@@ -119,7 +119,7 @@ def test_the_result_is_stored_as_canonical_json_and_digested_once(runtime: Runti
     assert output_text == audit.canonical_json(expected["data"])
     with runtime.db.read() as s:
         (done,) = [e for e in run_store.timeline(s, run_id=run_id) if e.status == "succeeded"]
-        (entry,) = ledger.entries(s, run_id=run_id)
+        (entry,) = action_ledger.entries(s, run_id=run_id)
         row = run_store.get_task(s, run_id=run_id, task_id="act")
         assert audit.verify(s).ok
     assert done.payload["output_digest"] == audit.digest(output_text)

@@ -23,7 +23,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from baton.alerts.intake import AlertPolicy, Intake, Outcome, Report
+from baton.alerts.intake import AlertPolicy, Disposition, Intake, Report
 from baton.alerts.routing import load_routes
 from baton.alerts.vendors import alertmanager
 from baton.domain.alert import Delivery
@@ -147,7 +147,7 @@ def incident_status(runtime: Runtime, incident_id: str) -> str:
         return state.status
 
 
-def only(report: Report) -> tuple[Outcome, str | None, str | None]:
+def only(report: Report) -> tuple[Disposition, str | None, str | None]:
     (result,) = report.results
     return result.outcome, result.incident_id, result.reason
 
@@ -200,7 +200,7 @@ def test_a_group_is_one_incident_and_one_run_however_redelivered(
     # Routable alerts: web-restart wants critical or high. Until one arrives, nothing opens.
     flat = [fingerprints[n] for chosen, _ in deliveries for n in chosen]
     routable = {fp for fp, sev in zip(fingerprints, severities, strict=True) if sev != "medium"}
-    created = [r for _, r in results if r.outcome is Outcome.CREATED]
+    created = [r for _, r in results if r.outcome is Disposition.CREATED]
     incidents_after, runs_after = counts(runtime)
     if not routable & set(flat):
         assert created == []
@@ -227,7 +227,7 @@ def test_a_group_is_one_incident_and_one_run_however_redelivered(
     seen: set[str] = set()
     for fp, result in results:
         if fp in seen:
-            assert result.outcome is Outcome.DEDUPLICATED, (fp, result)
+            assert result.outcome is Disposition.DEDUPLICATED, (fp, result)
         seen.add(fp)
 
 
@@ -239,20 +239,20 @@ def test_a_resolved_incident_then_a_new_episode_opens_a_new_incident(
 ) -> None:
     first = intake.receive(delivery("again", [am_alert("fp-again", starts=T0)]))
     outcome, incident_a, _ = only(first)
-    assert outcome is Outcome.CREATED and incident_a is not None
+    assert outcome is Disposition.CREATED and incident_a is not None
 
     clock.now = T0 + timedelta(minutes=10)
     resolved = intake.receive(
         delivery("again", [am_alert("fp-again", starts=T0, status="resolved")])
     )
-    assert only(resolved)[:2] == (Outcome.RESOLVED, incident_a)
+    assert only(resolved)[:2] == (Disposition.RESOLVED, incident_a)
     assert incident_status(runtime, incident_a) == "resolved"
 
     clock.now = T0 + timedelta(minutes=20)
     later = T0 + timedelta(minutes=19)
     again = intake.receive(delivery("again", [am_alert("fp-again", starts=later)]))
     outcome, incident_b, _ = only(again)
-    assert outcome is Outcome.CREATED
+    assert outcome is Disposition.CREATED
     assert incident_b not in (None, incident_a)
     assert incident_status(runtime, incident_a) == "resolved"
     assert incident_status(runtime, incident_b) == "open"
@@ -264,7 +264,7 @@ def test_a_flapping_alert_is_suppressed_within_the_window_and_not_after(
 ) -> None:
     intake = make_intake(runtime, routes_dir, clock, flap_count=3)
 
-    def fire_and_resolve(minute: int) -> tuple[Outcome, str | None, str | None]:
+    def fire_and_resolve(minute: int) -> tuple[Disposition, str | None, str | None]:
         clock.now = T0 + timedelta(minutes=minute)
         starts = clock.now - timedelta(seconds=30)
         fired = only(intake.receive(delivery("flap", [am_alert("fp-flap", starts=starts)])))
@@ -274,18 +274,18 @@ def test_a_flapping_alert_is_suppressed_within_the_window_and_not_after(
         return fired
 
     first, second, third = fire_and_resolve(0), fire_and_resolve(5), fire_and_resolve(10)
-    assert first[0] is Outcome.CREATED
-    assert second[0] is Outcome.CREATED  # two episodes in the hour: not flapping yet
+    assert first[0] is Disposition.CREATED
+    assert second[0] is Disposition.CREATED  # two episodes in the hour: not flapping yet
     assert second[1] != first[1]
-    assert third[0] is Outcome.SUPPRESSED and third[1] is None
+    assert third[0] is Disposition.SUPPRESSED and third[1] is None
     assert third[2] is not None and "flapping" in third[2]
     fourth = fire_and_resolve(20)
-    assert fourth[0] is Outcome.SUPPRESSED
+    assert fourth[0] is Disposition.SUPPRESSED
 
     # an hour after the last episodes the alert is news again
     incidents, runs = counts(runtime)
     fifth = fire_and_resolve(20 + 61)
-    assert fifth[0] is Outcome.CREATED
+    assert fifth[0] is Disposition.CREATED
     assert counts(runtime) == (incidents + 1, runs + 1)
 
 
@@ -305,25 +305,25 @@ def test_a_maintenance_window_suppresses_what_it_matches_while_open(
     before = counts(runtime)
 
     quiet = only(intake.receive(delivery("m1", [am_alert("fp-m1", service="checkout")])))
-    assert quiet[0] is Outcome.SUPPRESSED and quiet[1] is None
+    assert quiet[0] is Disposition.SUPPRESSED and quiet[1] is None
     assert quiet[2] == "maintenance window checkout-upgrade: CHG0040012"
     assert counts(runtime) == before
     assert instances(runtime, ["fp-m1"])["fp-m1"].outcome == "suppressed"  # kept as evidence
 
     other = only(intake.receive(delivery("m2", [am_alert("fp-m2", service="search")])))
-    assert other[0] is Outcome.CREATED
+    assert other[0] is Disposition.CREATED
 
     # an incident already open for its group still takes a matching alert
     joined = only(intake.receive(delivery("m2", [am_alert("fp-m2b", service="checkout")])))
-    assert joined[:2] == (Outcome.ATTACHED, other[1])
+    assert joined[:2] == (Disposition.ATTACHED, other[1])
 
     # once the window has closed the quiet alert resolves; firing again, it is news
     clock.now = T0 + timedelta(hours=1, minutes=1)
     ended = am_alert("fp-m1", status="resolved", service="checkout")
-    assert only(intake.receive(delivery("m1", [ended])))[0] is Outcome.RESOLVED
+    assert only(intake.receive(delivery("m1", [ended])))[0] is Disposition.RESOLVED
     fired = am_alert("fp-m1", starts=clock.now, service="checkout")
     after = only(intake.receive(delivery("m1", [fired])))
-    assert after[0] is Outcome.CREATED, after
+    assert after[0] is Disposition.CREATED, after
 
 
 def test_a_resolution_for_an_alert_never_seen_firing_creates_nothing(
@@ -332,7 +332,7 @@ def test_a_resolution_for_an_alert_never_seen_firing_creates_nothing(
     before = counts(runtime)
     report = intake.receive(delivery("ghost", [am_alert("fp-ghost", status="resolved")]))
     outcome, incident_id, reason = only(report)
-    assert outcome is Outcome.DEDUPLICATED
+    assert outcome is Disposition.DEDUPLICATED
     assert incident_id is None
     assert reason is not None and "before it was ever seen firing" in reason
     assert counts(runtime) == before
@@ -341,12 +341,12 @@ def test_a_resolution_for_an_alert_never_seen_firing_creates_nothing(
     # The same episode's "firing" arriving late (out of order) is over, not news: it must
     # not open an incident that nothing would ever close (found by a probe).
     late = only(intake.receive(delivery("ghost", [am_alert("fp-ghost")])))
-    assert late[0] is Outcome.DEDUPLICATED and late[1] is None
+    assert late[0] is Disposition.DEDUPLICATED and late[1] is None
     assert counts(runtime) == before
 
     # A new episode of the alert (a later start) is news.
     again = am_alert("fp-ghost", starts=T0 + timedelta(minutes=30))
-    assert only(intake.receive(delivery("ghost", [again])))[0] is Outcome.CREATED
+    assert only(intake.receive(delivery("ghost", [again])))[0] is Disposition.CREATED
 
 
 def test_severity_below_the_threshold_and_unrouted_alerts_open_nothing(
@@ -354,9 +354,9 @@ def test_severity_below_the_threshold_and_unrouted_alerts_open_nothing(
 ) -> None:
     before = counts(runtime)
     info = only(intake.receive(delivery("low", [am_alert("fp-info", severity="info")])))
-    assert info[0] is Outcome.SUPPRESSED and "below" in (info[2] or "")
+    assert info[0] is Disposition.SUPPRESSED and "below" in (info[2] or "")
     unrouted = only(intake.receive(delivery("low", [am_alert("fp-medium", severity="medium")])))
-    assert unrouted[0] is Outcome.NO_ROUTE
+    assert unrouted[0] is Disposition.NO_ROUTE
     assert counts(runtime) == before
     assert Counter(r.outcome for r in instances(runtime, ["fp-info", "fp-medium"]).values()) == {
         "suppressed": 1,

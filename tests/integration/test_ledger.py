@@ -15,7 +15,7 @@ from baton.domain.params import CommandParams
 from baton.graph.actions import Step, perform
 from baton.runbooks.model import ActionTask
 from baton.runtime import Runtime
-from baton.store import ledger
+from baton.store import action_ledger
 from baton.tools.executors.base import ExecutionContext
 from tests.conftest import runbook
 
@@ -97,7 +97,7 @@ def test_an_exhausted_failure_is_reused_not_retried(runtime: Runtime, run_id: st
 
 def test_an_in_doubt_intent_is_reported_not_repeated(runtime: Runtime, run_id: str):
     with runtime.db.write() as s:  # what a process that died mid-call leaves behind
-        ledger.record_intent(
+        action_ledger.record_intent(
             s,
             run_id=run_id,
             task_id="act",
@@ -113,7 +113,7 @@ def test_an_in_doubt_intent_is_reported_not_repeated(runtime: Runtime, run_id: s
 
 def test_intent_time_is_fixed_for_re_executions(runtime: Runtime, run_id: str, tmp_path: Path):
     with runtime.db.write() as s:
-        entry = ledger.record_intent(
+        entry = action_ledger.record_intent(
             s,
             run_id=run_id,
             task_id="act",
@@ -129,6 +129,6 @@ def test_intent_time_is_fixed_for_re_executions(runtime: Runtime, run_id: str, t
     assert executor.calls[0].intent_at == entry.intent_at
     assert isinstance(executor.calls[0].intent_at, datetime)
     with runtime.db.read() as s:
-        (stored,) = ledger.entries(s, run_id=run_id)
-    assert stored.reexecutions == 1 and stored.state == ledger.COMPLETED
+        (stored,) = action_ledger.entries(s, run_id=run_id)
+    assert stored.reexecutions == 1 and stored.state == action_ledger.COMPLETED
     assert json.dumps(stored.result)

@@ -12,7 +12,7 @@ from pathlib import Path
 from baton.runtime import build_runtime
 from baton.settings import Settings
 from baton.store import items as item_store
-from baton.store import patterns as pattern_store
+from baton.store import promotion_ledger as pattern_store
 from tests.conftest import PY, REPO, cli_env, wait_for
 from tests.integration.scripts import EFFECT_THEN_BLOCK
 from tests.integration.test_crash import assert_record_is_whole, only_run, write

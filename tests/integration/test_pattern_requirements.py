@@ -16,7 +16,7 @@ from baton.graph.pattern_eval import evaluate
 from baton.graph.promotion import standing_of
 from baton.graph.signoff import sign_off_line
 from baton.policies.context import condition_context
-from baton.policies.promotion import Ledger
+from baton.policies.promotion import Standing
 from baton.runbooks.catalog import LoadedPattern, loaded_pattern
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
@@ -65,7 +65,7 @@ def approved_run(rt: Runtime, pattern_id: str, by: str = "human:alice") -> None:
     assert outcome.run_status is RunStatus.SUCCEEDED
 
 
-def line(rt: Runtime, pattern_id: str) -> Ledger:
+def line(rt: Runtime, pattern_id: str) -> Standing:
     loaded = rt.runner.deps.catalog[pattern_id]
     with rt.db.write() as session:
         return standing_of(session, loaded, context(rt, pattern_id))
@@ -170,7 +170,7 @@ def test_an_eval_counts_for_its_version_only_and_for_lines_created_after_it(
     assert len(set(versions)) == 2 and versions.count(versions[-1]) == 2
 
 
-def sign(rt: Runtime, by: str) -> Ledger:
+def sign(rt: Runtime, by: str) -> Standing:
     return sign_off_line(
         rt.db,
         loaded=rt.runner.deps.catalog["svc.signed"],

@@ -20,7 +20,7 @@ from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import audit
 from baton.store import items as item_store
-from baton.store import patterns as pattern_store
+from baton.store import promotion_ledger as pattern_store
 from baton.store import runs as run_store
 from tests.conftest import PY, REPO, policy_settings, runbook
 

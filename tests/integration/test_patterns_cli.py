@@ -16,7 +16,7 @@ from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import audit
 from baton.store import items as item_store
-from baton.store import patterns as pattern_store
+from baton.store import promotion_ledger as pattern_store
 from tests.conftest import PY, cli_env, runbook
 from tests.integration.test_patterns import FIXTURES, INCIDENT, PEOPLE, REQ, RESTART, gate_of
 

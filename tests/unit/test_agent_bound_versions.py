@@ -13,7 +13,7 @@ from pydantic import SecretStr
 import baton.agents.offline as offline_package
 from baton import parts
 from baton.agents.version import agent_stamp, configured_model, model_env
-from baton.policies.promotion import Ledger, reset_for_version
+from baton.policies.promotion import Standing, reset_for_version
 from baton.runbooks.catalog import AgentStamp
 from baton.settings import Settings
 from tests.conftest import REPO
@@ -86,7 +86,7 @@ def test_demotion_reasons_name_what_changed_in_the_agents() -> None:
     offline = AgentStamp("offline", "sha256:" + "a" * 64)
     edited = AgentStamp("offline", "sha256:" + "b" * 64)
     model = AgentStamp("gpt-x", "sha256:" + "c" * 64)
-    promoted = Ledger(
+    promoted = Standing(
         version="sha256:v1",
         state="autonomous",
         streak=50,

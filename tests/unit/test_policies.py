@@ -10,7 +10,7 @@ from baton.errors import Conflict, Forbidden, InputError
 from baton.policies.freeze import FreezeCalendar, FreezeWindow
 from baton.policies.gate import GateMode, decide_gate
 from baton.policies.people import Directory
-from baton.policies.promotion import Agreement, Ledger, Mode, Outcome, record, reset_for_version
+from baton.policies.promotion import Agreement, Mode, Outcome, Standing, record, reset_for_version
 from baton.policies.sod import Answerer, Ask, check_answer
 from baton.runbooks.model import GateOverride
 from baton.runbooks.pattern import Pattern
@@ -36,7 +36,7 @@ def pattern(risk: str = "low", **extra: object) -> Pattern:
     )
 
 
-def run_clean(ledger: Ledger, p: Pattern, n: int) -> Ledger:
+def run_clean(ledger: Standing, p: Pattern, n: int) -> Standing:
     for _ in range(n):
         ledger, _ = record(ledger, p, Outcome.CLEAN, mode=Mode.GATED, agreement=Agreement.UNCHANGED)
     return ledger
@@ -73,13 +73,13 @@ def test_gate_decision_table(
     expected: GateMode,
 ) -> None:
     p = pattern(risk)
-    ledger = run_clean(Ledger(version=V1), p, clean_runs)
+    ledger = run_clean(Standing(version=V1), p, clean_runs)
     assert decide_gate(p, V1, ledger, override, freeze).mode is expected
 
 
 def test_a_new_version_is_gated_whatever_the_old_one_earned() -> None:
     p = pattern()
-    ledger = run_clean(Ledger(version=V1), p, 50)
+    ledger = run_clean(Standing(version=V1), p, 50)
     assert ledger.state == "autonomous"
     assert decide_gate(p, V2, ledger).mode is GateMode.NEEDS_APPROVAL
     fresh, moves = reset_for_version(ledger, V2)
@@ -98,7 +98,7 @@ def test_approvals_and_roles_a_runbook_may_tighten_not_loosen() -> None:
 @pytest.mark.parametrize("fail_at", [1, 25, 49])
 def test_a_failure_at_any_point_resets_the_streak(fail_at: int) -> None:
     p = pattern()
-    ledger = run_clean(Ledger(version=V1), p, fail_at)
+    ledger = run_clean(Standing(version=V1), p, fail_at)
     ledger, _ = record(ledger, p, Outcome.VERIFY_FAILED, mode=Mode.GATED, agreement=None)
     assert (ledger.streak, ledger.failures, ledger.state) == (0, 1, "gated")
     ledger = run_clean(ledger, p, 49)
@@ -108,7 +108,7 @@ def test_a_failure_at_any_point_resets_the_streak(fail_at: int) -> None:
 
 def test_failure_while_autonomous_demotes_with_a_reason() -> None:
     p = pattern()
-    ledger = run_clean(Ledger(version=V1), p, 50)
+    ledger = run_clean(Standing(version=V1), p, 50)
     after, moves = record(ledger, p, Outcome.FAILED, mode=Mode.AUTONOMOUS, agreement=None)
     assert after.state == "gated" and after.streak == 0
     assert moves[0].kind == "demoted" and "action failed while autonomous" in moves[0].reason
@@ -116,7 +116,7 @@ def test_failure_while_autonomous_demotes_with_a_reason() -> None:
 
 def test_rejections_and_break_glass_are_not_evidence() -> None:
     p = pattern()
-    ledger = run_clean(Ledger(version=V1), p, 10)
+    ledger = run_clean(Standing(version=V1), p, 10)
     ledger, _ = record(ledger, p, Outcome.REJECTED, mode=Mode.GATED, agreement=Agreement.REJECTED)
     ledger, _ = record(ledger, p, Outcome.CLEAN, mode=Mode.BREAK_GLASS, agreement=None)
     assert ledger.streak == 10 and ledger.rejected == 1
@@ -125,7 +125,7 @@ def test_rejections_and_break_glass_are_not_evidence() -> None:
 
 def test_eval_and_sign_off_hold_a_full_streak_at_eligible() -> None:
     p = pattern(promotion={"threshold": 3, "eval": ["true"], "signoff_role": "cro"})
-    ledger = run_clean(Ledger(version=V1), p, 3)
+    ledger = run_clean(Standing(version=V1), p, 3)
     assert ledger.state == "eligible"
     assert decide_gate(p, V1, ledger).mode is GateMode.NEEDS_APPROVAL
 

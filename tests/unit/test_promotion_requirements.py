@@ -6,7 +6,7 @@ import pytest
 
 from baton.errors import Conflict, Forbidden, InputError
 from baton.policies.people import Directory
-from baton.policies.promotion import Ledger, record_eval, sign_off
+from baton.policies.promotion import Standing, record_eval, sign_off
 from baton.policies.signoff import check_signoff
 from baton.runbooks.pattern import Pattern
 from tests.unit.test_policies import V1, V2, pattern, run_clean
@@ -17,7 +17,7 @@ BOTH = pattern(promotion={"threshold": 3, "eval": ["true"], "signoff_role": "cha
 
 
 def test_a_passing_eval_promotes_a_line_that_only_waited_for_it() -> None:
-    line = run_clean(Ledger(version=V1), EVALUATED, 3)
+    line = run_clean(Standing(version=V1), EVALUATED, 3)
     assert line.state == "eligible"
     after, moves = record_eval(line, EVALUATED, V1, passed=True)
     assert (after.state, after.eval_passed_version) == ("autonomous", V1)
@@ -25,20 +25,20 @@ def test_a_passing_eval_promotes_a_line_that_only_waited_for_it() -> None:
 
 
 def test_an_eval_of_another_version_changes_nothing() -> None:
-    line = run_clean(Ledger(version=V1), EVALUATED, 3)
+    line = run_clean(Standing(version=V1), EVALUATED, 3)
     after, moves = record_eval(line, EVALUATED, V2, passed=True)
     assert (after, moves) == (line, [])
 
 
 def test_a_pass_before_the_streak_is_kept_and_promotes_at_the_threshold() -> None:
-    line, moves = record_eval(Ledger(version=V1), EVALUATED, V1, passed=True)
+    line, moves = record_eval(Standing(version=V1), EVALUATED, V1, passed=True)
     assert (line.state, moves) == ("gated", [])
     assert run_clean(line, EVALUATED, 2).state == "gated"
     assert run_clean(line, EVALUATED, 3).state == "autonomous"
 
 
 def test_a_failed_eval_clears_the_pass_and_restores_the_gate_keeping_the_streak() -> None:
-    line = run_clean(Ledger(version=V1, eval_passed_version=V1), EVALUATED, 3)
+    line = run_clean(Standing(version=V1, eval_passed_version=V1), EVALUATED, 3)
     assert line.state == "autonomous"
     after, moves = record_eval(line, EVALUATED, V1, passed=False)
     assert (after.state, after.streak, after.eval_passed_version) == ("eligible", 3, None)
@@ -48,7 +48,7 @@ def test_a_failed_eval_clears_the_pass_and_restores_the_gate_keeping_the_streak(
 
 
 def test_eval_and_sign_off_are_both_needed_when_both_are_asked_for() -> None:
-    line = run_clean(Ledger(version=V1), BOTH, 3)
+    line = run_clean(Standing(version=V1), BOTH, 3)
     line, moves = record_eval(line, BOTH, V1, passed=True)
     assert line.state == "eligible" and moves == []
     line, moves = sign_off(line, BOTH, "human:erin")
@@ -81,19 +81,19 @@ def test_sign_off_refusals(
     error: type[Exception],
     message: str,
 ) -> None:
-    ledger = run_clean(Ledger(version=V1), target, line)
+    ledger = run_clean(Standing(version=V1), target, line)
     with pytest.raises(error, match=message):
         check_signoff(who, target, ledger, directory, approvers)
 
 
 def test_a_sign_off_is_given_once_and_promotes() -> None:
-    line = run_clean(Ledger(version=V1), SIGNED, 3)
+    line = run_clean(Standing(version=V1), SIGNED, 3)
     assert check_signoff("human:erin", SIGNED, line, BOARD, {"human:alice"}) == "change-board"
     after, moves = sign_off(line, SIGNED, "human:erin")
     assert after.state == "autonomous" and [m.kind for m in moves] == ["promoted"]
     with pytest.raises(Conflict, match="already autonomous"):
         check_signoff("human:erin", SIGNED, after, BOARD, ())
-    waiting, _ = sign_off(run_clean(Ledger(version=V1), BOTH, 3), BOTH, "human:erin")
+    waiting, _ = sign_off(run_clean(Standing(version=V1), BOTH, 3), BOTH, "human:erin")
     assert waiting.state == "eligible"  # the eval is still missing
     with pytest.raises(Conflict, match="already signed off by human:erin"):
         check_signoff("human:alice", BOTH, waiting, BOARD, ())

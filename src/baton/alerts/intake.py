@@ -46,7 +46,7 @@ from baton.store.models import AlertGroupRow, AlertInstanceRow, IncidentStateRow
 _OUTCOMES_IN_AUDIT = 50
 
 
-class Outcome(StrEnum):
+class Disposition(StrEnum):
     CREATED = "created"
     DEDUPLICATED = "deduplicated"
     ATTACHED = "attached"
@@ -68,7 +68,7 @@ class AlertResult:
     fingerprint: str
     name: str
     status: str
-    outcome: Outcome
+    outcome: Disposition
     incident_id: str | None = None
     run_id: str | None = None
     reason: str | None = None
@@ -82,7 +82,7 @@ class Report:
     @property
     def started(self) -> list[str]:
         """Runs this delivery created: the caller hands them to the executor."""
-        return [r.run_id for r in self.results if r.run_id and r.outcome is Outcome.CREATED]
+        return [r.run_id for r in self.results if r.run_id and r.outcome is Disposition.CREATED]
 
 
 def requester(source: str) -> str:
@@ -216,7 +216,7 @@ class Intake:
                     reason = "a redelivery; already resolved"
                 matched.append((seen.source, seen.instance))
                 report.results.append(
-                    self._result(alert, Outcome.DEDUPLICATED, seen.incident_id, reason=reason)
+                    self._result(alert, Disposition.DEDUPLICATED, seen.incident_id, reason=reason)
                 )
         with self._repeats_lock:
             for key in matched:
@@ -258,10 +258,10 @@ class Intake:
             seen.deliveries += 1
             seen.last_seen = now
             first = f"a redelivery; first seen: {seen.outcome}"
-            return self._result(alert, Outcome.DEDUPLICATED, seen.incident_id, reason=first)
+            return self._result(alert, Disposition.DEDUPLICATED, seen.incident_id, reason=first)
         incident_id = self._open_incident_for(session, alert, now)
         if incident_id is not None:
-            self._record(session, alert, Outcome.ATTACHED, incident_id, None, now)
+            self._record(session, alert, Disposition.ATTACHED, incident_id, None, now)
             audit.append(
                 session,
                 actor=requester(alert.source),
@@ -269,16 +269,16 @@ class Intake:
                 payload={"alert": alert_record(alert)},
                 incident=incident_id,
             )
-            return self._result(alert, Outcome.ATTACHED, incident_id)
+            return self._result(alert, Disposition.ATTACHED, incident_id)
         reason = self._suppression(session, alert, now)
         if reason is not None:
-            self._record(session, alert, Outcome.SUPPRESSED, None, reason, now)
-            return self._result(alert, Outcome.SUPPRESSED, reason=reason)
+            self._record(session, alert, Disposition.SUPPRESSED, None, reason, now)
+            return self._result(alert, Disposition.SUPPRESSED, reason=reason)
         loaded = self.routes.route(alert)
         if loaded is None:
             reason = f"no runbook's trigger matches {alert.source} alert {alert.name!r}"
-            self._record(session, alert, Outcome.NO_ROUTE, None, reason, now)
-            return self._result(alert, Outcome.NO_ROUTE, reason=reason)
+            self._record(session, alert, Disposition.NO_ROUTE, None, reason, now)
+            return self._result(alert, Disposition.NO_ROUTE, reason=reason)
         incident = incident_from(alert)
         run_id = self.runner.create_in(
             session, loaded, incident, requested_by=requester(alert.source), source=alert.source
@@ -294,9 +294,9 @@ class Intake:
         else:
             group.incident_id, group.opened_at = incident.id, now
         routed = f"runbook {loaded.runbook.id}"
-        self._record(session, alert, Outcome.CREATED, incident.id, routed, now)
+        self._record(session, alert, Disposition.CREATED, incident.id, routed, now)
         session.flush()  # a racing process's group or episode fails here, not at commit
-        return self._result(alert, Outcome.CREATED, incident.id, run_id, routed)
+        return self._result(alert, Disposition.CREATED, incident.id, run_id, routed)
 
     def _resolved(
         self, session: Session, alert: Alert, seen: AlertInstanceRow | None, now: datetime
@@ -305,25 +305,25 @@ class Intake:
             # Remembered, so that this episode's late "firing" (senders retry out of order)
             # is recognised as over instead of opening an incident nothing will close.
             reason = "resolved before it was ever seen firing: nothing to close"
-            self._record(session, alert, Outcome.DEDUPLICATED, None, reason, now)
+            self._record(session, alert, Disposition.DEDUPLICATED, None, reason, now)
             session.flush()
             episode = session.get(AlertInstanceRow, (alert.source, alert.instance))
             assert episode is not None
             episode.status, episode.resolved_at = "resolved", alert.ends_at or now
-            return self._result(alert, Outcome.DEDUPLICATED, reason=reason)
+            return self._result(alert, Disposition.DEDUPLICATED, reason=reason)
         seen.deliveries += 1
         seen.last_seen = now
         if seen.status == "resolved":
             return self._result(
                 alert,
-                Outcome.DEDUPLICATED,
+                Disposition.DEDUPLICATED,
                 seen.incident_id,
                 reason="a redelivery; already resolved",
             )
         seen.status, seen.resolved_at = "resolved", alert.ends_at or now
         if seen.incident_id is None:
             return self._result(
-                alert, Outcome.RESOLVED, reason=f"it had opened nothing ({seen.outcome})"
+                alert, Disposition.RESOLVED, reason=f"it had opened nothing ({seen.outcome})"
             )
         audit.append(
             session,
@@ -351,7 +351,7 @@ class Intake:
                 payload={"reason": "every alert of the incident resolved"},
                 incident=seen.incident_id,
             )
-        return self._result(alert, Outcome.RESOLVED, seen.incident_id)
+        return self._result(alert, Disposition.RESOLVED, seen.incident_id)
 
     def _latest_firing(self, session: Session, alert: Alert) -> AlertInstanceRow | None:
         return session.scalar(
@@ -416,7 +416,7 @@ class Intake:
         self,
         session: Session,
         alert: Alert,
-        outcome: Outcome,
+        outcome: Disposition,
         incident_id: str | None,
         reason: str | None,
         now: datetime,
@@ -442,7 +442,7 @@ class Intake:
     @staticmethod
     def _result(
         alert: Alert,
-        outcome: Outcome,
+        outcome: Disposition,
         incident_id: str | None = None,
         run_id: str | None = None,
         reason: str | None = None,

@@ -14,10 +14,10 @@ from baton.cli.runs import parse_pairs, user_actor
 from baton.errors import InputError, NotFound
 from baton.graph.promotion import ledger_lines
 from baton.policies.context import checked_context, context_key, describe_context
-from baton.policies.promotion import Ledger, requirements
+from baton.policies.promotion import Standing, requirements
 from baton.runbooks.catalog import Catalog, LoadedPattern
 from baton.settings import get_settings
-from baton.store import patterns as pattern_store
+from baton.store import promotion_ledger as pattern_store
 
 patterns_app = typer.Typer(
     help="The pattern catalog and its promotion ledger.", no_args_is_help=True
@@ -118,7 +118,7 @@ def show(pattern_id: str, as_json: bool = typer.Option(False, "--json")) -> None
         console.print(f"bound to the eval of {loaded.agents.describe()}", highlight=False)
     conditions = ", ".join(p.conditions) or "none"
     console.print(f"evidence counts per: {conditions}; threshold {p.promotion.threshold}")
-    fresh = requirements(Ledger(version=loaded.version), p)
+    fresh = requirements(Standing(version=loaded.version), p)
     empty: dict[str, Any] = {"conditions": "(no runs yet)", "state": "gated", "missing": fresh}
     for line in lines or [empty]:
         missing = "; ".join(line["missing"]) or "nothing"

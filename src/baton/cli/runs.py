@@ -30,8 +30,8 @@ from baton.store.db import Database
 
 if TYPE_CHECKING:
     from baton.runtime import Runtime
+from baton.store import action_ledger
 from baton.store import items as item_store
-from baton.store import ledger
 from baton.store import runs as run_store
 
 runs_app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
@@ -189,7 +189,7 @@ def show_json(db: Database, run_id: str) -> dict[str, Any]:
             shapes.item_json(i, item_store.decisions(session, item_id=i.id)) for i in items
         ]
         events = run_store.timeline(session, run_id=run_id)
-        effects = ledger.entries(session, run_id=run_id)
+        effects = action_ledger.entries(session, run_id=run_id)
     order = task_order(db, run_row.runbook_version)
     tasks.sort(key=lambda t: order.index(t.task_id) if t.task_id in order else len(order))
     return {

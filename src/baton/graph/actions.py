@@ -20,9 +20,9 @@ from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.status import TaskStatus
 from baton.graph.deps import EngineDeps
 from baton.runbooks.model import ActionTask
-from baton.store import audit, ledger, sql
+from baton.store import action_ledger, audit, sql
 from baton.store import runs as run_store
-from baton.store.ledger import LedgerEntry
+from baton.store.action_ledger import ActionEntry
 from baton.tools.executors.base import ExecutionContext, Executor
 
 
@@ -58,7 +58,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Performed:
     result: ActionResult | None
     attempt: int
     in_doubt: bool = False
@@ -76,13 +76,13 @@ def perform(
     executor: Executor,
     params: BaseModel,
     hand_failure_to_human: bool,
-) -> Outcome:
+) -> Performed:
     """Execute `step` at most once per attempt; records task transitions with the ledger."""
     idempotent = step.idempotent if step.idempotent is not None else executor.is_idempotent(params)
     max_attempts = step.retries + 1
     invocation = executor.describe(params)
 
-    def audit_intent(session: sql.Conn, entry: LedgerEntry) -> None:
+    def audit_intent(session: sql.Conn, entry: ActionEntry) -> None:
         # The `running` event is the audited intent: key, exact invocation, idempotency.
         detail = {
             "idempotency_key": entry.key,
@@ -110,8 +110,8 @@ def perform(
                 detail={"step": step.ledger_id, "attempt": entry.attempt, **detail},
             )
 
-    def open_attempt(session: sql.Conn, attempt: int) -> LedgerEntry:
-        entry = ledger.record_intent(
+    def open_attempt(session: sql.Conn, attempt: int) -> ActionEntry:
+        entry = action_ledger.record_intent(
             session,
             run_id=run_id,
             task_id=step.ledger_id,
@@ -126,7 +126,7 @@ def perform(
     # The usual case (first visit) opens attempt 1 in one transaction, without reading
     # first; only a task with ledger entries already (a retry, a crash) reads the latest.
     with deps.db.begin() as session:
-        entry = ledger.open_first(
+        entry = action_ledger.open_first(
             session,
             run_id=run_id,
             task_id=step.ledger_id,
@@ -138,17 +138,17 @@ def perform(
             audit_intent(session, entry)
             last = None
         else:
-            last = ledger.latest_entry(session, run_id=run_id, task_id=step.ledger_id)
+            last = action_ledger.latest_entry(session, run_id=run_id, task_id=step.ledger_id)
     if last is not None:
-        if last.state == ledger.COMPLETED:
+        if last.state == action_ledger.COMPLETED:
             result = ActionResult.model_validate(last.result)
             if result.ok or last.attempt >= max_attempts:
-                return Outcome(result, last.attempt)
+                return Performed(result, last.attempt)
         elif not idempotent:
-            return Outcome(None, last.attempt, in_doubt=True)
+            return Performed(None, last.attempt, in_doubt=True)
         else:
             with deps.db.begin() as session:
-                ledger.note_reexecution(session, entry=last)
+                action_ledger.note_reexecution(session, entry=last)
                 run_store.add_event(
                     session,
                     run_id=run_id,
@@ -166,13 +166,13 @@ def perform(
                 entry = open_attempt(session, attempt)
         result = _execute(executor, params, step, run_id, entry)
         if _settle(deps, run_id, step, entry, result, max_attempts, hand_failure_to_human):
-            return Outcome(result, attempt)
+            return Performed(result, attempt)
         entry = None
         time.sleep(deps.retry_backoff_seconds * 2 ** (attempt - 1))
 
 
 def _execute(
-    executor: Executor, params: BaseModel, step: Step, run_id: str, entry: LedgerEntry
+    executor: Executor, params: BaseModel, step: Step, run_id: str, entry: ActionEntry
 ) -> ActionResult:
     ctx = ExecutionContext(
         run_id=run_id,
@@ -195,7 +195,7 @@ def _settle(
     deps: EngineDeps,
     run_id: str,
     step: Step,
-    entry: LedgerEntry,
+    entry: ActionEntry,
     result: ActionResult,
     max_attempts: int,
     hand_failure_to_human: bool,
@@ -211,7 +211,7 @@ def _settle(
         "output_digest": audit.digest(data_text),
     }
     with deps.db.begin() as session:
-        ledger.record_result(session, entry=entry, result=stored, text=stored_text)
+        action_ledger.record_result(session, entry=entry, result=stored, text=stored_text)
         if final and step.concludes and not (hand_failure_to_human and not result.ok):
             run_store.transition_task(
                 session,

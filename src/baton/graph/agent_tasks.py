@@ -25,7 +25,7 @@ from baton.domain.incident import Incident
 from baton.domain.status import ItemKind, TaskStatus
 from baton.errors import ConfigError
 from baton.graph.deps import EngineDeps
-from baton.graph.items import open_staged_item
+from baton.graph.inbox import open_staged_item
 from baton.runbooks.model import AgentTask
 from baton.store import audit, findings
 from baton.store import items as item_store

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from baton.domain.answer import Settled
 from baton.domain.status import ItemKind, ItemStatus, RunStatus, Stage, TaskStatus
 from baton.errors import Conflict, InputError
-from baton.graph.items import open_staged_item
+from baton.graph.inbox import open_staged_item
 from baton.graph.proposal import is_secret_param
 from baton.policies.people import Directory
 from baton.policies.sod import Answerer, Ask, check_answer, proposers

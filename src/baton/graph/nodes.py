@@ -27,9 +27,9 @@ from baton.graph.actions import Step, perform
 from baton.graph.agent_tasks import AgentStep
 from baton.graph.context import template_context, uses_templates
 from baton.graph.deps import EngineDeps
-from baton.graph.items import open_item
-from baton.graph.patterns import PatternTask
-from baton.graph.rules import Verdict, precheck
+from baton.graph.inbox import open_item
+from baton.graph.pattern_task import PatternTask
+from baton.graph.rules import Readiness, precheck
 from baton.graph.state import RunState, TaskState
 from baton.runbooks.model import ActionTask, AgentTask, AnyTask, DecisionTask, Runbook
 from baton.runbooks.shell import option_injections
@@ -126,9 +126,9 @@ def _gatekeep(
 ) -> dict[str, Any] | None:
     """The update for a task that does not run (cancelled, skipped, `when` false), or None."""
     verdict, reason = precheck(runbook, task_id, needs, state)
-    if verdict is Verdict.CANCEL:
+    if verdict is Readiness.CANCEL:
         return _conclude(deps, run_id, task_id, TaskStatus.CANCELLED, reason)
-    if verdict is Verdict.SKIP:
+    if verdict is Readiness.SKIP:
         return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, reason)
     when = runbook.task(task_id).when
     if when is not None:

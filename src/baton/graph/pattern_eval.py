@@ -26,11 +26,11 @@ from baton.domain.params import CommandParams
 from baton.errors import Conflict, InputError
 from baton.graph.promotion import save_ledger, streak_runs
 from baton.policies.context import describe_context
-from baton.policies.promotion import Ledger, Transition, record_eval
+from baton.policies.promotion import Standing, Transition, record_eval
 from baton.runbooks.catalog import LoadedPattern
 from baton.settings import Settings
 from baton.store import audit
-from baton.store import patterns as pattern_store
+from baton.store import promotion_ledger as pattern_store
 from baton.store.db import Database
 from baton.store.models import PatternEvalRow, utcnow
 from baton.tools.executors.base import ExecutionContext
@@ -153,7 +153,7 @@ def record_result(
     )
     lines = []
     for row in pattern_store.standings(session, pattern_id=pattern.id):
-        before = Ledger.model_validate(row.standing)
+        before = Standing.model_validate(row.standing)
         if before.version != loaded.version:
             continue  # reset when next used; it then finds this result (standing_of)
         lapsed = _lapsed_signoff(session, loaded, row.context, before)
@@ -190,7 +190,7 @@ def _agents(loaded: LoadedPattern) -> dict[str, Any]:
 
 
 def _lapsed_signoff(
-    session: Session, loaded: LoadedPattern, context: dict[str, Any], line: Ledger
+    session: Session, loaded: LoadedPattern, context: dict[str, Any], line: Standing
 ) -> str | None:
     """Who signed this line off but has since approved a run of its streak (the line stays
     gated while it waits for the eval, so its approvers may include the signer by then)."""

@@ -15,9 +15,9 @@ from baton.domain import actor
 from baton.policies.context import context_key, describe_context
 from baton.policies.promotion import (
     Agreement,
-    Ledger,
     Mode,
     Outcome,
+    Standing,
     Transition,
     record,
     requirements,
@@ -26,17 +26,17 @@ from baton.policies.promotion import (
 from baton.policies.statement import evidence_statement
 from baton.runbooks.catalog import LoadedPattern
 from baton.store import audit
-from baton.store import patterns as pattern_store
+from baton.store import promotion_ledger as pattern_store
 from baton.store.db import Database
 from baton.store.models import PatternRunRow
 
 
-def standing_of(session: Session, loaded: LoadedPattern, context: dict[str, Any]) -> Ledger:
+def standing_of(session: Session, loaded: LoadedPattern, context: dict[str, Any]) -> Standing:
     """The ledger line for this pattern version and context (reset, audited, if the version
     changed since the evidence was gathered)."""
     key = context_key(context)
     raw = pattern_store.get_standing(session, pattern_id=loaded.pattern.id, context_key=key)
-    before = Ledger.model_validate(raw) if raw is not None else None
+    before = Standing.model_validate(raw) if raw is not None else None
     ledger, moves = reset_for_version(before, loaded.version, loaded.agents)
     if before is None or moves:
         # A line created now still sees an eval of this version that passed before it.
@@ -62,7 +62,7 @@ def record_outcome(
     agreement: Agreement | None,
     approved_by: list[str],
     proposal_hash: str,
-) -> Ledger:
+) -> Standing:
     """Record one pattern run once (a re-entered node finds it recorded) and its effects."""
     ledger = standing_of(session, loaded, context)
     if pattern_store.get_pattern_run(session, run_id=run_id, task_id=task_id) is not None:
@@ -113,10 +113,10 @@ def record_outcome(
 
 def demote(
     session: Session, *, loaded: LoadedPattern, context: dict[str, Any], by: str, reason: str
-) -> Ledger:
+) -> Standing:
     """Restore the gate and reset the streak (manual demotion, or a freeze window)."""
     ledger = standing_of(session, loaded, context)
-    after = Ledger(
+    after = Standing(
         version=ledger.version,
         failures=ledger.failures,
         clean=ledger.clean,
@@ -136,7 +136,7 @@ def save_ledger(
     session: Session,
     loaded: LoadedPattern,
     context: dict[str, Any],
-    ledger: Ledger,
+    ledger: Standing,
     moves: list[Transition],
     *,
     by: str,
@@ -179,7 +179,9 @@ def run_summary(row: PatternRunRow) -> dict[str, Any]:
     }
 
 
-def _save(session: Session, loaded: LoadedPattern, context: dict[str, Any], ledger: Ledger) -> None:
+def _save(
+    session: Session, loaded: LoadedPattern, context: dict[str, Any], ledger: Standing
+) -> None:
     pattern_store.save_standing(
         session,
         pattern_id=loaded.pattern.id,
@@ -193,7 +195,7 @@ def _audit_move(
     session: Session,
     loaded: LoadedPattern,
     context: dict[str, Any],
-    ledger: Ledger,
+    ledger: Standing,
     move: Transition,
     *,
     by: str,
@@ -236,7 +238,7 @@ def _audit_move(
 
 
 def ledger_lines(db: Database, loaded: LoadedPattern) -> list[dict[str, Any]]:
-    """Ledger lines of `loaded`, read as the gate would: another version means 0/threshold."""
+    """Standing lines of `loaded`, read as the gate would: another version means 0/threshold."""
     threshold = loaded.pattern.promotion.threshold
     with db.read() as session:
         rows = pattern_store.standings(session, pattern_id=loaded.pattern.id)
@@ -244,10 +246,10 @@ def ledger_lines(db: Database, loaded: LoadedPattern) -> list[dict[str, Any]]:
     passed = loaded.version if ran is not None and ran.passed else None
     lines = []
     for row in rows:
-        ledger = Ledger.model_validate(row.standing)
+        ledger = Standing.model_validate(row.standing)
         stale = ledger.version != loaded.version
         if stale:
-            ledger = Ledger(version=loaded.version, eval_passed_version=passed)
+            ledger = Standing(version=loaded.version, eval_passed_version=passed)
         lines.append(
             {
                 "context": row.context,

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from baton.graph.items import content_hash
+from baton.graph.inbox import content_hash
 from baton.runbooks.catalog import LoadedPattern
 from baton.runbooks.pattern_params import check_params
 from baton.runbooks.template import TemplateError, render_value

@@ -16,7 +16,7 @@ from baton.graph.state import RunState
 from baton.runbooks.model import DecisionTask, Runbook
 
 
-class Verdict(StrEnum):
+class Readiness(StrEnum):
     RUN = "run"
     SKIP = "skip"
     CANCEL = "cancel"
@@ -24,28 +24,28 @@ class Verdict(StrEnum):
 
 def precheck(
     runbook: Runbook, task_id: str, needs: list[str], state: RunState
-) -> tuple[Verdict, str | None]:
+) -> tuple[Readiness, str | None]:
     """(verdict, reason) for `task_id` given the statuses of its effective needs."""
     if state.get("halt"):
-        return Verdict.CANCEL, f"run halted: {state['halt']}"
+        return Readiness.CANCEL, f"run halted: {state['halt']}"
     tasks = state.get("tasks", {})
     statuses = {n: tasks[n]["status"] if n in tasks else TaskStatus.PENDING for n in needs}
     for need, status in statuses.items():
         if status == TaskStatus.CANCELLED:
-            return Verdict.CANCEL, f"{need} was cancelled"
+            return Readiness.CANCEL, f"{need} was cancelled"
         if status == TaskStatus.FAILED:
             upstream = runbook.task(need)
             if upstream.type == "approval":
-                return Verdict.SKIP, f"approval {need} was not granted"
+                return Readiness.SKIP, f"approval {need} was not granted"
             if upstream.on_failure == "fail":
-                return Verdict.CANCEL, f"{need} failed"
+                return Readiness.CANCEL, f"{need} failed"
     for need in needs:
         upstream = runbook.task(need)
         if isinstance(upstream, DecisionTask) and statuses[need] == TaskStatus.SUCCEEDED:
             in_branches = any(task_id in targets for targets in upstream.on.values())
             choice = tasks[need].get("choice")
             if in_branches and task_id not in upstream.on.get(choice or "", []):
-                return Verdict.SKIP, f"{need} chose {choice!r}"
+                return Readiness.SKIP, f"{need} chose {choice!r}"
     if needs and all(s == TaskStatus.SKIPPED for s in statuses.values()):
-        return Verdict.SKIP, "everything it needs was skipped"
-    return Verdict.RUN, None
+        return Readiness.SKIP, "everything it needs was skipped"
+    return Readiness.RUN, None

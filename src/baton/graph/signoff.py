@@ -15,7 +15,7 @@ from baton.errors import Conflict, Forbidden, InputError
 from baton.graph.promotion import save_ledger, standing_of, streak_runs
 from baton.policies.context import describe_context
 from baton.policies.people import Directory
-from baton.policies.promotion import Ledger, sign_off
+from baton.policies.promotion import Standing, sign_off
 from baton.policies.signoff import check_signoff
 from baton.runbooks.catalog import LoadedPattern
 from baton.store import audit
@@ -30,7 +30,7 @@ def sign_off_line(
     by: str,
     comment: str | None,
     directory: Directory,
-) -> Ledger:
+) -> Standing:
     """Record `by`'s sign-off of `loaded` in `context`; raise (and audit) if refused."""
     try:
         with db.write() as session:
@@ -60,7 +60,7 @@ def _sign_off(
     by: str,
     comment: str | None,
     directory: Directory,
-) -> Ledger:
+) -> Standing:
     ledger = standing_of(session, loaded, context)
     runs = streak_runs(session, loaded, context, ledger.streak)
     approvers = {a for run in runs for a in run.approved_by}

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from baton.policies.freeze import FreezeWindow
-from baton.policies.promotion import Ledger
+from baton.policies.promotion import Standing
 from baton.runbooks.model import GateOverride
 from baton.runbooks.pattern import NEVER_AUTONOMOUS, Pattern
 
@@ -35,7 +35,7 @@ class GateDecision(BaseModel):
 def decide_gate(
     pattern: Pattern,
     version: str,
-    standing: Ledger | None,
+    standing: Standing | None,
     override: GateOverride | None = None,
     freeze: FreezeWindow | None = None,
 ) -> GateDecision:

@@ -39,7 +39,7 @@ class Agreement(StrEnum):
     REJECTED = "rejected"
 
 
-class Ledger(BaseModel):
+class Standing(BaseModel):
     """One (pattern, version, context) line of the promotion ledger."""
 
     version: str
@@ -76,11 +76,11 @@ class Transition(BaseModel):
 
 
 def reset_for_version(
-    ledger: Ledger | None, version: str, agents: AgentStamp | None = None
-) -> tuple[Ledger, list[Transition]]:
+    ledger: Standing | None, version: str, agents: AgentStamp | None = None
+) -> tuple[Standing, list[Transition]]:
     """A new pattern version starts gated with an empty streak; say so if it was promoted,
     and say why when the agents it is bound to changed."""
-    fresh = Ledger(
+    fresh = Standing(
         version=version,
         agent_model=agents.model if agents else None,
         agent_version=agents.version if agents else None,
@@ -96,7 +96,7 @@ def reset_for_version(
     return fresh, moves
 
 
-def _agents_change(before: Ledger, agents: AgentStamp | None) -> str:
+def _agents_change(before: Standing, agents: AgentStamp | None) -> str:
     """What changed in the agents between a line and the version replacing it, in words."""
     if agents is None or before.agent_version == agents.version:
         return ""
@@ -111,13 +111,13 @@ def _agents_change(before: Ledger, agents: AgentStamp | None) -> str:
 
 
 def record(
-    ledger: Ledger,
+    ledger: Standing,
     pattern: Pattern,
     outcome: Outcome,
     *,
     mode: Mode,
     agreement: Agreement | None,
-) -> tuple[Ledger, list[Transition]]:
+) -> tuple[Standing, list[Transition]]:
     """The standing after one run, and the promotion or demotion it causes."""
     after = ledger.model_copy()
     moves: list[Transition] = []
@@ -147,7 +147,7 @@ def record(
     return after, moves
 
 
-def requirements(ledger: Ledger, pattern: Pattern) -> list[str]:
+def requirements(ledger: Standing, pattern: Pattern) -> list[str]:
     """What still stands between this ledger line and autonomy (empty when nothing does)."""
     policy = pattern.promotion
     missing = []
@@ -163,7 +163,7 @@ def requirements(ledger: Ledger, pattern: Pattern) -> list[str]:
     return missing
 
 
-def promote_if_ready(ledger: Ledger, pattern: Pattern) -> tuple[Ledger, list[Transition]]:
+def promote_if_ready(ledger: Standing, pattern: Pattern) -> tuple[Standing, list[Transition]]:
     """Promote when every requirement holds; mark eligible when only eval/sign-off remain."""
     missing = requirements(ledger, pattern)
     after = ledger.model_copy()
@@ -178,8 +178,8 @@ def promote_if_ready(ledger: Ledger, pattern: Pattern) -> tuple[Ledger, list[Tra
 
 
 def record_eval(
-    ledger: Ledger, pattern: Pattern, version: str, *, passed: bool
-) -> tuple[Ledger, list[Transition]]:
+    ledger: Standing, pattern: Pattern, version: str, *, passed: bool
+) -> tuple[Standing, list[Transition]]:
     """A ledger line after an eval of `version`: a pass may complete the requirements; a
     failure clears the pass and restores the gate of a line that was autonomous on it.
 
@@ -200,7 +200,7 @@ def record_eval(
     return after, []
 
 
-def sign_off(ledger: Ledger, pattern: Pattern, by: str) -> tuple[Ledger, list[Transition]]:
+def sign_off(ledger: Standing, pattern: Pattern, by: str) -> tuple[Standing, list[Transition]]:
     """Record the sign-off (checked by `policies.signoff`) and promote if nothing else is
     missing."""
     return promote_if_ready(ledger.model_copy(update={"signed_off_by": by}), pattern)

@@ -13,14 +13,14 @@ from collections.abc import Collection
 from baton.domain import actor
 from baton.errors import Conflict, Forbidden, InputError
 from baton.policies.people import Directory
-from baton.policies.promotion import Ledger
+from baton.policies.promotion import Standing
 from baton.runbooks.pattern import Pattern
 
 
 def check_signoff(
     by: str,
     pattern: Pattern,
-    ledger: Ledger,
+    ledger: Standing,
     directory: Directory,
     streak_approvers: Collection[str],
 ) -> str:

@@ -185,7 +185,7 @@ class DecisionRow(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LedgerRow(Base):
+class ActionLedgerRow(Base):
     """Action ledger: intent before a side effect, result after, keyed by run/task/attempt."""
 
     __tablename__ = "action_ledger"
@@ -228,7 +228,7 @@ class PatternRunRow(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PatternLedgerRow(Base):
+class PromotionLedgerRow(Base):
     """The promotion ledger: the standing of a pattern in one condition context."""
 
     __tablename__ = "pattern_ledger"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from baton.store.action_ledger import ActionEntry
 from baton.store.audit import AuditEvent
-from baton.store.ledger import LedgerEntry
 from baton.store.models import DecisionRow, PendingItemRow, RunRow, TaskExecutionRow
 
 
@@ -85,7 +85,7 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def ledger_json(entry: LedgerEntry) -> dict[str, Any]:
+def ledger_json(entry: ActionEntry) -> dict[str, Any]:
     return {
         "key": entry.key,
         "task_id": entry.task_id,

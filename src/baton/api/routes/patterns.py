@@ -18,7 +18,7 @@ from baton.policies.access import Caller
 from baton.policies.context import checked_context, context_key, describe_context
 from baton.runbooks.catalog import LoadedPattern
 from baton.store import audit
-from baton.store import patterns as pattern_store
+from baton.store import promotion_ledger as pattern_store
 
 router = APIRouter(prefix="/v1/patterns", tags=["patterns"])
 

@@ -21,29 +21,43 @@ from baton.graph.actions import Step, perform
 from baton.graph.agent_tasks import finding_view
 from baton.graph.context import template_context
 from baton.graph.deps import EngineDeps
-from baton.graph.items import open_staged_item
+from baton.graph.inbox import open_staged_item
 from baton.graph.promotion import demote, record_outcome, standing_of
 from baton.graph.proposal import Proposal, ProposalError, build_proposal
 from baton.policies.context import condition_context
 from baton.policies.gate import GateDecision, GateMode, decide_gate
-from baton.policies.promotion import Agreement, Mode, Outcome
+from baton.policies.promotion import Agreement, Mode, Outcome, Standing
 from baton.runbooks.catalog import LoadedPattern
 from baton.runbooks.model import ActionTask, Runbook
 from baton.runbooks.pattern import EXPECT
 from baton.runbooks.template import TemplateError, render, render_value
-from baton.store import findings, ledger
+from baton.store import action_ledger, findings
 from baton.store import items as item_store
 from baton.store import runs as run_store
-from baton.store.models import utcnow
+from baton.store.models import PendingItemRow, utcnow
 
 GATE, VERIFY = Stage.GATE.value, Stage.VERIFY.value
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What one visit reads before it acts: the pattern, the incident's conditions, and
+    how far earlier visits got (the gate item and its answer, whether an effect started)."""
+
+    loaded: LoadedPattern
+    executor: Any
+    context: dict[str, Any]
+    incident: dict[str, Any]
+    conditions: dict[str, Any]
+    gate: PendingItemRow | None
+    answer: Settled | None
+    started: bool
 
 
 @dataclass(frozen=True)
 class Approval:
     """How the executed proposal came to run: the evidence a pattern run adds to the ledger."""
 
-    loaded: LoadedPattern
     proposal: Proposal
     mode: Mode
     agreement: Agreement | None
@@ -61,7 +75,8 @@ class Conclusion:
 
 
 class PatternTask:
-    """One visit of a pattern task's node."""
+    """One visit of a pattern task's node: propose, then gate it (first visit), run what
+    was approved (after the answer) or run it unguarded (autonomous), verify, conclude."""
 
     def __init__(self, deps: EngineDeps, runbook: Runbook, task: ActionTask, run_id: str):
         assert task.pattern is not None
@@ -70,65 +85,91 @@ class PatternTask:
         self.actor = actor.automation(task.pattern)
 
     def visit(self) -> Conclusion:
+        scene = self._look()
+        if isinstance(scene, Conclusion):
+            return scene
+        proposed = self._propose(scene)
+        if isinstance(proposed, Conclusion):
+            return proposed
+        proposal, shown = proposed
+        if scene.gate is None and not scene.started:
+            decision, standing = self._decide(scene, proposal)
+            if decision.mode is GateMode.DENY:
+                return self._finish(TaskStatus.FAILED, f"denied: {decision.reason}")
+            if decision.mode is GateMode.NEEDS_APPROVAL:
+                self._open_gate(scene, proposal, decision, standing.streak, shown)
+                return Conclusion(TaskStatus.WAITING)
+            approval = Approval(proposal, Mode.AUTONOMOUS, None, [])
+        elif scene.gate is not None:
+            taken = self._take_answer(scene, proposal)
+            if isinstance(taken, Conclusion):
+                return taken
+            approval = taken
+        else:  # started autonomously before a crash: finish what the ledger has begun
+            approval = Approval(proposal, Mode.AUTONOMOUS, None, [])
+        return self._execute(scene, approval)
+
+    def _look(self) -> Scene | Conclusion:
         loaded = self.deps.catalog.get(self.pattern_id)
         if loaded is None:
             return self._finish(TaskStatus.FAILED, f"unknown pattern {self.pattern_id!r}")
-        executor = self.deps.executors[loaded.pattern.executor]
         with self.deps.db.read() as session:
             context = template_context(session, run_id=self.run_id)
             gate = item_store.get_item_for_task(
                 session, run_id=self.run_id, task_id=self.task.id, stage=GATE
             )
-            started = (
-                ledger.latest_entry(session, run_id=self.run_id, task_id=self.task.id) is not None
-            )
-            gate_answer = item_store.settled(gate)
-            gate_status = None if gate is None else gate.status
-            gate_id = None if gate is None else gate.id
-        self.incident: dict[str, Any] = context["incident"]
-        self.conditions = condition_context(loaded.pattern, self.incident)
-        proposed = self._propose(loaded, executor, context)
-        if isinstance(proposed, Conclusion):
-            return proposed
-        proposal = proposed
-        mode, agreement, approved_by = Mode.AUTONOMOUS, None, []
-        if gate_id is None and not started:
-            decision = self._decide(loaded, proposal)
-            if decision.mode is GateMode.DENY:
-                return self._finish(TaskStatus.FAILED, f"denied: {decision.reason}")
-            if decision.mode is GateMode.NEEDS_APPROVAL:
-                self._open_gate(loaded, proposal, decision)
-                return Conclusion(TaskStatus.WAITING)
-        elif gate_id is not None:
-            if gate_answer is None:
-                return Conclusion(TaskStatus.WAITING)
-            if gate_answer.failed:
-                return self._rejected(loaded, proposal, gate_answer)
-            approved = self._approved(loaded, executor, proposal, gate_answer)
-            if approved is None:
-                return Conclusion(TaskStatus.FAILED, "refused to execute what was not approved")
-            proposal = approved
-            mode = Mode.BREAK_GLASS if gate_answer.break_glass else Mode.GATED
-            agreement = Agreement.CHANGED if gate_answer.changed else Agreement.UNCHANGED
-            approved_by = list(gate_answer.approved_by)
-            if gate_status == ItemStatus.ANSWERED:
-                # Consumed: the task runs now. Its `running` status is what tells recovery to
-                # re-enter it if the process dies before the action's result is recorded.
-                with self.deps.db.write() as session:
-                    item_store.mark(session, item_id=gate_id, status=ItemStatus.APPLIED)
-                    run_store.transition_task(
-                        session,
-                        run_id=self.run_id,
-                        task_id=self.task.id,
-                        status=TaskStatus.RUNNING,
-                        actor=self.actor,
-                        detail={
-                            "mode": mode.value,
-                            "approved_by": approved_by,
-                            "proposal_hash": proposal.hash,
-                        },
-                    )
-        outcome = perform(
+            last = action_ledger.latest_entry(session, run_id=self.run_id, task_id=self.task.id)
+        incident: dict[str, Any] = context["incident"]
+        return Scene(
+            loaded=loaded,
+            executor=self.deps.executors[loaded.pattern.executor],
+            context=context,
+            incident=incident,
+            conditions=condition_context(loaded.pattern, incident),
+            gate=gate,
+            answer=item_store.settled(gate),
+            started=last is not None,
+        )
+
+    def _take_answer(self, scene: Scene, proposal: Proposal) -> Approval | Conclusion:
+        """The gate's answer: wait, conclude a refusal, or bind what runs to what was
+        approved (and consume the gate, once)."""
+        answer, gate = scene.answer, scene.gate
+        assert gate is not None
+        if answer is None:
+            return Conclusion(TaskStatus.WAITING)
+        if answer.failed:
+            return self._rejected(scene, proposal, answer)
+        approved = self._approved(scene, proposal, answer)
+        if approved is None:
+            return Conclusion(TaskStatus.FAILED, "refused to execute what was not approved")
+        mode = Mode.BREAK_GLASS if answer.break_glass else Mode.GATED
+        agreement = Agreement.CHANGED if answer.changed else Agreement.UNCHANGED
+        approval = Approval(approved, mode, agreement, list(answer.approved_by))
+        if gate.status == ItemStatus.ANSWERED:
+            # Consumed: the task runs now. Its `running` status is what tells recovery to
+            # re-enter it if the process dies before the action's result is recorded.
+            with self.deps.db.write() as session:
+                item_store.mark(session, item_id=gate.id, status=ItemStatus.APPLIED)
+                run_store.transition_task(
+                    session,
+                    run_id=self.run_id,
+                    task_id=self.task.id,
+                    status=TaskStatus.RUNNING,
+                    actor=self.actor,
+                    detail={
+                        "mode": mode.value,
+                        "approved_by": approval.by,
+                        "proposal_hash": approved.hash,
+                    },
+                )
+        return approval
+
+    def _execute(self, scene: Scene, approval: Approval) -> Conclusion:
+        """Run the approved invocation through the action ledger, then verify it."""
+        loaded, proposal = scene.loaded, approval.proposal
+        idempotent = self.task.idempotent
+        performed = perform(
             self.deps,
             run_id=self.run_id,
             step=Step(
@@ -137,46 +178,46 @@ class PatternTask:
                 loaded.pattern.executor,
                 self.task.retries,
                 self.task.timeout or loaded.pattern.timeout,
-                loaded.pattern.idempotent if self.task.idempotent is None else self.task.idempotent,
+                loaded.pattern.idempotent if idempotent is None else idempotent,
                 self.actor,
                 concludes=False,
             ),
-            executor=executor,
+            executor=scene.executor,
             params=proposal.invocation,
             hand_failure_to_human=self.task.on_failure == "human",
         )
-        record = Approval(loaded, proposal, mode, agreement, approved_by)
-        if outcome.in_doubt or (not outcome.ok and self.task.on_failure == "human"):
+        if performed.in_doubt or (not performed.ok and self.task.on_failure == "human"):
             return Conclusion(TaskStatus.WAITING, fallback=True)
-        if not outcome.ok:
-            error = outcome.result.error if outcome.result else "failed"
-            return self._outcome(Outcome.FAILED, f"action failed: {error}", None, record)
+        if not performed.ok:
+            error = performed.result.error if performed.result else "failed"
+            return self._outcome(scene, Outcome.FAILED, f"action failed: {error}", None, approval)
         verified = self._verify(loaded, proposal)
         if verified is None:
             return Conclusion(TaskStatus.WAITING)
         ok, detail = verified
-        assert outcome.result is not None
-        result = {"result": outcome.result.data, "verification": detail}
+        assert performed.result is not None
+        result = {"result": performed.result.data, "verification": detail}
         if ok:
-            return self._outcome(Outcome.CLEAN, None, result, record)
+            return self._outcome(scene, Outcome.CLEAN, None, result, approval)
         why = f"verification failed: {detail.get('error')}"
-        return self._outcome(Outcome.VERIFY_FAILED, why, result, record)
+        return self._outcome(scene, Outcome.VERIFY_FAILED, why, result, approval)
 
     # ---- proposal -----------------------------------------------------------------------
 
-    def _propose(
-        self, loaded: LoadedPattern, executor: Any, context: dict[str, Any]
-    ) -> Proposal | Conclusion:
-        """The proposal from rendered params, and the agent's recommendation if it uses one."""
+    def _propose(self, scene: Scene) -> tuple[Proposal, list[dict[str, Any]]] | Conclusion:
+        """The proposal from rendered params, and the agent's recommendation if it uses one;
+        with it the findings the gate shows."""
         try:
-            given = dict(render_value(self.task.params, context, name=f"{self.task.id}.params"))
+            given = dict(
+                render_value(self.task.params, scene.context, name=f"{self.task.id}.params")
+            )
             rationale = (
-                render(self.task.rationale, context).strip() if self.task.rationale else None
+                render(self.task.rationale, scene.context).strip() if self.task.rationale else None
             )
         except TemplateError as exc:
             return self._finish(TaskStatus.FAILED, str(exc))
-        proposer, evidence = str(context["run"]["requested_by"]), []
-        self.findings: list[dict[str, Any]] = []
+        proposer, evidence = str(scene.context["run"]["requested_by"]), []
+        shown: list[dict[str, Any]] = []
         if self.task.recommended_by is not None:
             found = self._recommendation()
             if found is None:
@@ -184,24 +225,24 @@ class PatternTask:
                 return self._finish(
                     TaskStatus.SKIPPED, f"{source} recommended no {self.pattern_id}"
                 )
-            proposer, rec, self.findings = found
+            proposer, rec, shown = found
             given |= rec["params"]
             rationale = rec["rationale"] + (f". {rationale}" if rationale else "")
             source_finding = findings.finding_id_for(self.run_id, self.task.recommended_by)
             evidence = [f"finding:{source_finding}", *rec["evidence"]]
         try:
             proposal = build_proposal(
-                loaded,
-                executor,
+                scene.loaded,
+                scene.executor,
                 given,
                 rationale=rationale,
-                context=self.conditions,
+                context=scene.conditions,
                 evidence=evidence,
                 proposed_by=proposer,
             )
         except ProposalError as exc:
             return self._finish(TaskStatus.FAILED, str(exc))
-        return proposal
+        return proposal, shown
 
     # ---- gate ---------------------------------------------------------------------------
 
@@ -226,15 +267,16 @@ class PatternTask:
             ]
         return row.actor, rec, shown
 
-    def _decide(self, loaded: LoadedPattern, proposal: Proposal) -> GateDecision:
-        freeze = self.deps.freeze.active(utcnow(), self.incident.get("environment"))
+    def _decide(self, scene: Scene, proposal: Proposal) -> tuple[GateDecision, Standing]:
+        loaded, conditions = scene.loaded, scene.conditions
+        freeze = self.deps.freeze.active(utcnow(), scene.incident.get("environment"))
         with self.deps.db.write() as session:
-            standing = standing_of(session, loaded, self.conditions)
+            standing = standing_of(session, loaded, conditions)
             if freeze is not None and standing.state != "gated":
                 standing = demote(
                     session,
                     loaded=loaded,
-                    context=self.conditions,
+                    context=conditions,
                     by=actor.SYSTEM,
                     reason=f"change freeze '{freeze.name}'"
                     + (f": {freeze.reason}" if freeze.reason else ""),
@@ -249,7 +291,7 @@ class PatternTask:
                 detail={
                     "pattern": loaded.pattern.id,
                     "version": loaded.version,
-                    "context": self.conditions,
+                    "context": conditions,
                     "mode": decision.mode.value,
                     "reason": decision.reason,
                     "approvals": decision.approvals,
@@ -259,10 +301,17 @@ class PatternTask:
                     "freeze": freeze.name if freeze else None,
                 },
             )
-        self.standing = standing
-        return decision
+        return decision, standing
 
-    def _open_gate(self, loaded: LoadedPattern, proposal: Proposal, decision: GateDecision) -> None:
+    def _open_gate(
+        self,
+        scene: Scene,
+        proposal: Proposal,
+        decision: GateDecision,
+        streak: int,
+        shown: list[dict[str, Any]],
+    ) -> None:
+        loaded = scene.loaded
         threshold = loaded.pattern.promotion.threshold
         content = {
             "task": self.task.id,
@@ -271,12 +320,12 @@ class PatternTask:
             "proposal": proposal.content,
             "proposal_hash": proposal.hash,
             "gate": decision.reason,
-            "streak": f"{self.standing.streak}/{threshold}",
+            "streak": f"{streak}/{threshold}",
             "approvers": decision.roles,
             "min_approvals": decision.approvals,
         }
-        if self.findings:
-            content["findings"] = self.findings
+        if shown:
+            content["findings"] = shown
         with self.deps.db.write() as session:
             open_staged_item(
                 session,
@@ -292,16 +341,14 @@ class PatternTask:
                 requested_by=proposal.content["proposed_by"],
             )
 
-    def _rejected(self, loaded: LoadedPattern, proposal: Proposal, answer: Settled) -> Conclusion:
+    def _rejected(self, scene: Scene, proposal: Proposal, answer: Settled) -> Conclusion:
         reason = answer.reason or "rejected"
         if answer.expired:
             return self._finish(TaskStatus.FAILED, reason)
-        record = Approval(loaded, proposal, Mode.GATED, Agreement.REJECTED, [])
-        return self._outcome(Outcome.REJECTED, reason, None, record)
+        record = Approval(proposal, Mode.GATED, Agreement.REJECTED, [])
+        return self._outcome(scene, Outcome.REJECTED, reason, None, record)
 
-    def _approved(
-        self, loaded: LoadedPattern, executor: Any, proposal: Proposal, answer: Settled
-    ) -> Proposal | None:
+    def _approved(self, scene: Scene, proposal: Proposal, answer: Settled) -> Proposal | None:
         """What runs: the proposal as shown (it must still hash to what was approved) with
         the approver's recorded changes applied; otherwise refuse, and record the refusal."""
         refusal = None
@@ -313,8 +360,8 @@ class PatternTask:
         elif answer.changes:
             try:
                 return build_proposal(
-                    loaded,
-                    executor,
+                    scene.loaded,
+                    scene.executor,
                     {**proposal.params, **answer.changes},
                     rationale=proposal.content["rationale"],
                     context=proposal.content["context"],
@@ -440,6 +487,7 @@ class PatternTask:
 
     def _outcome(
         self,
+        scene: Scene,
         outcome: Outcome,
         reason: str | None,
         output: dict[str, Any] | None,
@@ -455,16 +503,16 @@ class PatternTask:
                     task_id=self.task.id,
                     kind="dry_run",
                     actor=self.actor,
-                    detail={"pattern": record.loaded.pattern.id, "outcome": outcome.value},
+                    detail={"pattern": scene.loaded.pattern.id, "outcome": outcome.value},
                 )
             else:
                 record_outcome(
                     session,
-                    loaded=record.loaded,
-                    context=self.conditions,
+                    loaded=scene.loaded,
+                    context=scene.conditions,
                     run_id=self.run_id,
                     task_id=self.task.id,
-                    incident_id=str(self.incident.get("id")),
+                    incident_id=str(scene.incident.get("id")),
                     mode=mode,
                     outcome=outcome,
                     agreement=record.agreement,

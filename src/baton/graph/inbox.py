@@ -12,7 +12,7 @@ from baton.domain.status import ItemKind, TaskStatus
 from baton.graph.context import template_context
 from baton.runbooks.model import ApprovalTask, DecisionTask, HumanTask, Runbook
 from baton.runbooks.template import TemplateError, render
-from baton.store import audit, ledger
+from baton.store import action_ledger, audit
 from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.models import PendingItemRow, utcnow
@@ -54,7 +54,7 @@ def item_content(
         content["leads_to"] = task.on
         roles = [task.assignee] if task.assignee else []
     elif kind is ItemKind.FALLBACK:
-        entry = ledger.latest_entry(session, run_id=run_id, task_id=task_id)
+        entry = action_ledger.latest_entry(session, run_id=run_id, task_id=task_id)
         if entry is not None and entry.result is None:
             content["reason"] = (
                 f"the process stopped while attempt {entry.attempt} was running and the action "

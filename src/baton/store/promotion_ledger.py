@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baton.store.models import PatternEvalRow, PatternLedgerRow, PatternRunRow, utcnow
+from baton.store.models import PatternEvalRow, PatternRunRow, PromotionLedgerRow, utcnow
 
 
 def get_standing(session: Session, *, pattern_id: str, context_key: str) -> dict[str, Any] | None:
-    row = session.get(PatternLedgerRow, (pattern_id, context_key))
+    row = session.get(PromotionLedgerRow, (pattern_id, context_key))
     return None if row is None else dict(row.standing)
 
 
@@ -23,10 +23,10 @@ def save_standing(
     context: dict[str, Any],
     standing: dict[str, Any],
 ) -> None:
-    row = session.get(PatternLedgerRow, (pattern_id, context_key))
+    row = session.get(PromotionLedgerRow, (pattern_id, context_key))
     if row is None:
         session.add(
-            PatternLedgerRow(
+            PromotionLedgerRow(
                 pattern_id=pattern_id, context_key=context_key, context=context, standing=standing
             )
         )
@@ -35,10 +35,10 @@ def save_standing(
         row.updated_at = utcnow()
 
 
-def standings(session: Session, *, pattern_id: str | None = None) -> list[PatternLedgerRow]:
-    query = select(PatternLedgerRow).order_by(PatternLedgerRow.pattern_id)
+def standings(session: Session, *, pattern_id: str | None = None) -> list[PromotionLedgerRow]:
+    query = select(PromotionLedgerRow).order_by(PromotionLedgerRow.pattern_id)
     if pattern_id is not None:
-        query = query.where(PatternLedgerRow.pattern_id == pattern_id)
+        query = query.where(PromotionLedgerRow.pattern_id == pattern_id)
     return list(session.scalars(query))
 
 

@@ -16,14 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baton.store import sql
-from baton.store.models import LedgerRow
+from baton.store.models import ActionLedgerRow
 
 INTENT = "intent"
 COMPLETED = "completed"
 
 
 @dataclass(frozen=True)
-class LedgerEntry:
+class ActionEntry:
     key: str
     run_id: str
     task_id: str
@@ -63,16 +63,16 @@ def ledger_key(run_id: str, task_id: str, attempt: int) -> str:
     return f"{run_id}:{task_id}:{attempt}"
 
 
-def _entry(conn: sql.Conn, values: dict[str, Any]) -> LedgerEntry:
+def _entry(conn: sql.Conn, values: dict[str, Any]) -> ActionEntry:
     for name in ("invocation", "result"):
         values[name] = sql.read_document(conn, values[name])
     for name in ("intent_at", "completed_at"):
         values[name] = sql.read_when(conn, values[name])
     values["idempotent"] = bool(values["idempotent"])
-    return LedgerEntry(**values)
+    return ActionEntry(**values)
 
 
-def latest_entry(session: Session | sql.Conn, *, run_id: str, task_id: str) -> LedgerEntry | None:
+def latest_entry(session: Session | sql.Conn, *, run_id: str, task_id: str) -> ActionEntry | None:
     conn = sql.connection(session)
     row = sql.first(conn, _LATEST, {"run_id": run_id, "task_id": task_id})
     return _entry(conn, row) if row else None
@@ -87,7 +87,7 @@ def record_intent(
     executor: str,
     idempotent: bool,
     invocation: dict[str, Any],
-) -> LedgerEntry:
+) -> ActionEntry:
     entry = _intent(
         sql.connection(session), _INSERT, run_id, task_id, attempt, executor, idempotent, invocation
     )
@@ -103,7 +103,7 @@ def open_first(
     executor: str,
     idempotent: bool,
     invocation: dict[str, Any],
-) -> LedgerEntry | None:
+) -> ActionEntry | None:
     """Record the intent of attempt 1, or return None if the task has ledger entries already.
 
     Every action's first visit comes here, so it writes without reading first; None means
@@ -123,7 +123,7 @@ def _intent(
     executor: str,
     idempotent: bool,
     invocation: dict[str, Any],
-) -> LedgerEntry | None:
+) -> ActionEntry | None:
     now = sql.stamp(conn)
     key = ledger_key(run_id, task_id, attempt)
     inserted = sql.execute(
@@ -143,7 +143,7 @@ def _intent(
     )
     if inserted.rowcount != 1:
         return None
-    return LedgerEntry(
+    return ActionEntry(
         key,
         run_id,
         task_id,
@@ -162,7 +162,7 @@ def _intent(
 def record_result(
     session: Session | sql.Conn,
     *,
-    entry: LedgerEntry,
+    entry: ActionEntry,
     result: dict[str, Any],
     text: str | None = None,
 ) -> None:
@@ -188,7 +188,7 @@ def record_result(
         raise LookupError(f"no ledger intent {key}")
 
 
-def note_reexecution(session: Session | sql.Conn, *, entry: LedgerEntry) -> None:
+def note_reexecution(session: Session | sql.Conn, *, entry: ActionEntry) -> None:
     """An in-doubt idempotent intent is being run again under the same key."""
     sql.execute(
         sql.connection(session),
@@ -197,10 +197,10 @@ def note_reexecution(session: Session | sql.Conn, *, entry: LedgerEntry) -> None
     )
 
 
-def entries(session: Session, *, run_id: str) -> list[LedgerEntry]:
-    table = LedgerRow.__table__
-    query = select(LedgerRow).where(table.c.run_id == run_id).order_by(table.c.intent_at)
+def entries(session: Session, *, run_id: str) -> list[ActionEntry]:
+    table = ActionLedgerRow.__table__
+    query = select(ActionLedgerRow).where(table.c.run_id == run_id).order_by(table.c.intent_at)
     return [
-        LedgerEntry(**{name: getattr(row, name) for name in LedgerEntry.__dataclass_fields__})
+        ActionEntry(**{name: getattr(row, name) for name in ActionEntry.__dataclass_fields__})
         for row in session.scalars(query)
     ]
