@@ -13,6 +13,7 @@ from tests.conftest import PY, wait_for
 from tests.faults.conftest import Estate, chain_valid, settles
 from tests.integration import postgres
 from tests.integration.scripts import APPEND, EFFECT_THEN_BLOCK, lines
+from tests.openai_server import final, hang, running
 
 pytestmark = [pytest.mark.integration, postgres.needed]
 
@@ -164,3 +165,67 @@ def test_a_paused_worker_loses_its_run_and_cannot_commit_when_it_wakes(
         settles(alice, run_id, "succeeded")
         assert lines(tmp_path / "effects") == ["effect", "after"]
         chain_valid(alice)
+
+
+def agent_runbook(tmp: Path) -> str:
+    """changes (the ITSM agent, on a model endpoint) -> after (an effect, once)."""
+    after = [PY, "-c", APPEND, str(tmp / "effects"), "after"]
+    return f"""\
+id: web-restart
+title: Ask the agent, then act
+owner: payments
+tasks:
+  - id: changes
+    type: agent
+    agent: itsm_change
+    title: Recent changes
+  - id: after
+    type: action
+    title: After
+    needs: [changes]
+    executor: command
+    params: {{argv: {json.dumps(after)}}}
+"""
+
+
+def test_a_worker_killed_mid_agent_call_hands_the_run_to_another_that_asks_again(
+    estate: Estate, tmp_path: Path
+) -> None:
+    """Must hold: a worker killed while its agent waits on the model loses nothing: another
+    worker takes the run once the dead one's heartbeat stops, asks the model again (an
+    agent only reads, so asking twice is safe), keeps one finding, and the action after it
+    runs once; the audit chain verifies."""
+    (estate.home.path / "runbooks" / "web-restart.yaml").write_text(agent_runbook(tmp_path))
+    answer = {"summary": "no recent change explains it", "confidence": 0.2, "suspects": []}
+    with running() as model:
+        model.script(hang(), final(answer))
+        estate.home.env.update(
+            BATON_MODEL_PROVIDER="openai",
+            BATON_MODEL_BASE_URL=model.base_url,
+            BATON_MODEL_API_KEY="sk-test-fault",
+            BATON_MODEL_NAME="gpt-test",
+        )
+        estate.server()
+        victim = estate.worker("w1")
+        with estate.client("alice") as alice:
+            run_id = estate.declare(alice)
+            wait_for(lambda: len(model.requests) == 1, timeout=60, what="the agent's model call")
+            victim.send(signal.SIGKILL)
+            assert victim.proc is not None
+            victim.proc.wait(timeout=30)
+            estate.worker("w2")
+
+            run = settles(alice, run_id, "succeeded")
+            assert {t["id"]: t["status"] for t in run["tasks"]} == {
+                "changes": "succeeded",
+                "after": "succeeded",
+            }
+            assert len(model.requests) == 2 and model.remaining == 0
+            assert lines(tmp_path / "effects") == ["after"]
+            events = alice.get(f"/v1/runs/{run_id}/timeline").json()["events"]
+            kinds = [e["kind"] for e in events]
+            assert "recovery" in kinds, kinds
+            found = [e for e in events if e["kind"] == "finding" and e["task_id"] == "changes"]
+            assert len(found) == 1, found  # the second worker's answer, kept once
+            assert found[0]["detail"]["finding"]["summary"] == answer["summary"]
+            chain_valid(alice)
