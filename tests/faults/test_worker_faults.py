@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from tests.faults.conftest import Estate, chain_valid, settles
 from tests.integration import postgres
 from tests.integration.scripts import APPEND, EFFECT_THEN_BLOCK, lines
 from tests.openai_server import final, hang, running
+from tests.server import Server
 
 pytestmark = [pytest.mark.integration, postgres.needed]
 
@@ -229,3 +232,76 @@ def test_a_worker_killed_mid_agent_call_hands_the_run_to_another_that_asks_again
             assert len(found) == 1, found  # the second worker's answer, kept once
             assert found[0]["detail"]["finding"]["summary"] == answer["summary"]
             chain_valid(alice)
+
+
+def two_gates_runbook(tmp: Path) -> str:
+    """Two approvals side by side, then one effect that needs both (the join)."""
+    effect = [PY, "-c", APPEND, str(tmp / "effects"), "{{ run.id }}"]
+    return f"""\
+id: web-restart
+title: Two gates, one effect
+owner: payments
+tasks:
+  - id: left
+    type: approval
+    approvers: [sre]
+    title: Left?
+  - id: right
+    type: approval
+    approvers: [sre]
+    title: Right?
+  - id: effect
+    type: action
+    title: Effect
+    needs: [left, right]
+    executor: command
+    idempotent: false
+    params: {{argv: {json.dumps(effect)}}}
+"""
+
+
+def test_answers_racing_through_two_servers_advance_each_run_once(
+    estate: Estate, tmp_path: Path
+) -> None:
+    """Must hold: two gates of one run answered at the same instant through two API
+    processes queue two advances of the run; the workers take them one at a time (the job
+    lock, and the run's advisory lock behind it), so each run's join runs its effect exactly
+    once and every run finishes; the audit chain verifies."""
+    (estate.home.path / "runbooks" / "web-restart.yaml").write_text(two_gates_runbook(tmp_path))
+    first, second = estate.server(), estate.server()
+    estate.worker("w1")
+    estate.worker("w2")
+    with estate.client("alice") as alice:
+        runs = [estate.declare(alice) for _ in range(6)]
+        for run_id in runs:
+            settles(alice, run_id, "waiting")
+        items = {
+            run_id: {
+                i["task_id"]: i["id"]
+                for i in alice.get("/v1/items", params={"run": run_id}).json()["items"]
+            }
+            for run_id in runs
+        }
+    barrier = threading.Barrier(2)
+
+    def answer(server: Server, user: str, task: str) -> list[int]:
+        codes = []
+        with estate.client(user, server) as client:
+            for run_id in runs:
+                barrier.wait(timeout=30)
+                done = client.post(
+                    f"/v1/items/{items[run_id][task]}/decision", json={"verdict": "approve"}
+                )
+                codes.append(done.status_code)
+        return codes
+
+    with ThreadPoolExecutor(2) as pool:
+        left = pool.submit(answer, first, "bob", "left")
+        right = pool.submit(answer, second, "carol", "right")
+        assert left.result(timeout=120) == [200] * len(runs)
+        assert right.result(timeout=120) == [200] * len(runs)
+    with estate.client("alice") as alice:
+        for run_id in runs:
+            settles(alice, run_id, "succeeded")
+        assert sorted(lines(tmp_path / "effects")) == sorted(runs)  # each join once
+        chain_valid(alice)
