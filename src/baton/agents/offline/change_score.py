@@ -144,6 +144,8 @@ class Assessment:
     matched_kinds: set[str] = field(default_factory=set)
     templates: list[Template] = field(default_factory=list)
     """Symptom and trace templates that point at it."""
+    traces: list[Template] = field(default_factory=list)
+    """New log lines that show it being applied (`_traces`): what it did, in the logs' words."""
     gap_to_onset: float = 0.0
     superseded_by: list[str] = field(default_factory=list)
     """Later changes on the same CI (set by the reasoner): a rollback would undo those."""
@@ -255,6 +257,7 @@ def assess(
     if traces:
         evidence["trace"] = _trace_weight(a, traces, symptoms, linked)
         a.templates += traces[:2]
+        a.traces = traces
         first = traces[0].first_seen
         at = f" at {first:%H:%M}" if first else ""
         a.reasons.append(f"the logs show it being applied{at} ({traces[0].id})")

@@ -297,7 +297,10 @@ class ItsmChangeReasoner:
             ),
             confidence=_confidence(top, runner_up, seen),
             suspects=[
-                *(_suspect(a, seen.detected) for a in strong[: self.max_suspects]),
+                *(
+                    _suspect(a, seen.detected, _cause_ci(a, reach, seen))
+                    for a in strong[: self.max_suspects]
+                ),
                 *([context] if (context := _onset_context(seen)) else []),
             ],
             notes=notes,
@@ -484,8 +487,78 @@ def _confidence(top: Assessment, runner_up: float, seen: Symptoms) -> float:
     return round(min(1.0, base * (0.5 + 0.5 * margin)), 2)
 
 
-def _suspect(a: Assessment, detected: datetime) -> Suspect:
+def _cause_ci(a: Assessment, reach: dict[str, Reach], seen: Symptoms) -> str:
+    """Where the cause of a change sits, which need not be the CI it is recorded on.
+
+    A change made with a tool or from one CI acts on others too: its `task_ci` list, and the
+    CIs named by log lines that began while it was worked on and name its own CI
+    (`selector resolved to 412 hosts: index-fleet-use1 289, ..., billing-fleet-use1 4`).
+    Only those the affected CIs depend on (or an affected CI) can have caused their
+    symptoms. The recorded CI stands unless the evidence moves it:
+
+    * a release ships code to its recorded CI: the defect lives there;
+    * a change recorded on an affected CI sits there (symptoms surface there anyway);
+    * another of its CIs logs or is named by the symptoms while the recorded one is not,
+      and is not reached through it (a CI under the recorded one is part of what that
+      stands for): the cause sits there (a standby's re-seed that wiped the primary);
+    * the recorded CI is not one the affected CIs depend on and exactly one of its other
+      CIs is (or one lies under a CI the symptoms point at): its effect came that way.
+    """
+    recorded = _recorded_ci(a.change) or a.reach.name
+    by_name = {r.name: r for r in reach.values()}
+    home = by_name.get(recorded)
+    if vocab.is_release(_title(a.change)) or (home is not None and home.distance == 0):
+        return recorded
+    acted: dict[str, Reach] = {}
+    for m in a.change.get("matched_cis", []):
+        found = reach.get(m["sys_id"]) or by_name.get(str(m.get("name")))
+        if found is not None:
+            acted[found.name] = found
+    begun = a.when.started - timedelta(minutes=5)
+    done = (a.when.ended or a.when.started) + timedelta(minutes=30)
+    texts = [
+        "\n".join(q.text for q in t.quotes[1:3])
+        for t in [*a.traces, *a.templates]
+        if t.first_seen is not None
+        and begun <= t.first_seen <= done
+        and t.names(recorded, seen.ci_names, seen.aliases.get(recorded, ()))
+    ]
+    for r in reach.values():
+        if any(vocab.mentions(body, r.name, seen.ci_names) for body in texts):
+            acted[r.name] = r
+    acted.pop(recorded, None)
+    upstream = sorted(
+        (r for r in acted.values() if r.distance == 0 or r.ci.get("depended_on")),
+        key=lambda r: (r.distance, r.name),
+    )
+    if not upstream:
+        return recorded
+    pointed = seen.pointed_at(exclude=set())
+    symptomatic = [
+        r
+        for r in upstream
+        if r.distance > 0 and r.name in pointed and recorded not in seen.paths.get(r.name, ())
+    ]
+    if symptomatic and recorded not in pointed:
+        return symptomatic[0].name
+    if home is not None and home.ci.get("depended_on"):
+        return recorded
+    beneath = [r for r in upstream if pointed & seen.paths.get(r.name, set())]
+    for group in (beneath, upstream):
+        if len(group) == 1:
+            return group[0].name
+    return recorded
+
+
+def _suspect(a: Assessment, detected: datetime, ci: str | None = None) -> Suspect:
     change = a.change
+    recorded = _recorded_ci(change) or a.reach.name
+    moved = []
+    if ci and ci != recorded:
+        moved.append(
+            f"recorded on {recorded}, but it acted on {ci}, which the affected CI depends on "
+            "and where the evidence puts the cause"
+        )
     quotes = [Quote.model_validate(q) for q in change.get("quotes", [])]
     for t in a.templates[:2]:
         quotes += t.quotes[:2]
@@ -494,8 +567,8 @@ def _suspect(a: Assessment, detected: datetime) -> Suspect:
         ref=a.number,
         title=f"{a.number}: {change.get('type') or 'unknown-type'} change on {a.reach.name}",
         score=min(1.0, a.score),
-        ci=_recorded_ci(change) or a.reach.name,
-        reasons=[_where(a.reach, a.via), *a.reasons],
+        ci=ci or recorded,
+        reasons=[_where(a.reach, a.via), *a.reasons, *moved],
         quotes=quotes,
         facts={
             "distance": a.reach.distance,
