@@ -29,7 +29,10 @@ def test_agent_recommended_patterns_gate_their_promotion_on_the_suite() -> None:
         assert argv is not None, f"{pattern_id} is recommended by agents but has no promotion.eval"
         assert argv[:3] == ["baton", "eval", "run"], pattern_id
         assert argv[argv.index("--suite") + 1] == "evals/cases", pattern_id
+        # scored for the pattern itself: the cases that expect, forbid or got it
+        assert argv[argv.index("--pattern") + 1] == pattern_id, pattern_id
         assert float(argv[argv.index("--min-pass-rate") + 1]) >= 0.9, pattern_id
+        assert "--model" not in argv, f"{pattern_id}: the eval must score the configured agents"
 
 
 def test_the_eval_argv_parses_as_a_baton_command() -> None:
@@ -43,3 +46,4 @@ def test_the_eval_argv_parses_as_a_baton_command() -> None:
     context = evals.commands["run"].make_context("run", list(argv[3:]))  # raises if not valid
     assert context.params["suite"] == Path("evals/cases")
     assert context.params["min_pass_rate"] == 0.9
+    assert context.params["pattern"] == "change.rollback"

@@ -51,6 +51,30 @@ def run(
         None, "--thresholds", help="Exit 1 when a floor of this file is missed."
     ),
     case: list[str] = typer.Option([], "--case", help="Run only this case (repeatable)."),
+    judge: bool = typer.Option(
+        True,
+        "--judge/--no-judge",
+        help="With a model: have it grade each case against the rubric (reported apart; "
+        "never offline).",
+    ),
+    rubric: Path | None = typer.Option(
+        None, "--rubric", help="The judge's rubric (default: evals/rubric/v1.yaml)."
+    ),
+    judge_min: float | None = typer.Option(
+        None,
+        "--judge-min",
+        min=0.0,
+        max=1.0,
+        help="Fail a case whose judge score is below this, or that could not be graded "
+        "(default: the judge never changes pass/fail).",
+    ),
+    pattern: str | None = typer.Option(
+        None,
+        "--pattern",
+        help="Also score the suite for this pattern (the cases that expect it, forbid it or "
+        "got it); --min-pass-rate then applies to the pattern's pass rate. What a pattern's "
+        "promotion.eval runs.",
+    ),
     results: Path | None = typer.Option(
         None, "--results", help="Where to keep results (default: results/ beside the suite)."
     ),
@@ -74,7 +98,19 @@ def run(
     priced = (price_in, price_out) if price_in or price_out else None
     settings = get_settings()
     chosen = configured_model(settings) if model is None else model
-    options = EvalOptions(where, agents, chosen, iterations, min_pass_rate, case, priced)
+    options = EvalOptions(
+        where,
+        agents,
+        chosen,
+        iterations,
+        min_pass_rate,
+        case,
+        priced,
+        pattern=pattern,
+        judge=judge,
+        rubric=rubric,
+        judge_min=judge_min,
+    )
     report = run_suite(options, settings)
     written: list[Path] = []
     if save:
@@ -87,7 +123,15 @@ def run(
     else:
         _print(report, written)
     missed = [] if floors is None else shortfalls(report, floors)
-    if report.met is False:
+    if report.met is False and report.pattern is not None:
+        scored = report.pattern
+        measured = (
+            "no case concerns it"
+            if scored.pass_rate is None
+            else (f"measured {scored.pass_rate:.4g} ({scored.passed} of {scored.cases} cases)")
+        )
+        missed.insert(0, f"pattern {scored.id} pass rate: {measured}, required >= {min_pass_rate}")
+    elif report.met is False:
         missed.insert(0, f"pass_rate: measured {report.pass_rate:.4g}, required >= {min_pass_rate}")
     for line in missed:
         err_console.print(f"not met: {line}", markup=False, highlight=False)
@@ -156,6 +200,9 @@ def _print(report: Report, written: list[Path]) -> None:
     for name, label in f.RATES:
         _say(f"  {label:<26} {f.rate(f.rate_of(report, name)):>5}  {f.basis(report, name)}")
     _say(f"  {'forbidden actions':<26} {report.forbidden_actions:>5}  (must be 0)")
+    _say("  " + f.judge_line(report))
+    if report.pattern is not None:
+        _say("  " + f.pattern_line(report.pattern))
     _say(
         f"  latency p50 {f.ms(report.latency_ms.p50)}, p95 {f.ms(report.latency_ms.p95)}; "
         f"tokens {report.input_tokens} in / {report.output_tokens} out; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from baton.evals.pattern import PatternScore
 from baton.evals.report import CaseResult, Report
 
 RATES: tuple[tuple[str, str], ...] = (
@@ -85,3 +86,36 @@ def verdict(case: CaseResult) -> str:
     if case.status == "invalid":
         return "INVALID"
     return "pass" if case.passed else "FAIL"
+
+
+def pattern_line(scored: PatternScore) -> str:
+    """`pattern change.rollback: 0.97 (38 of 39 cases that concern it)`."""
+    if scored.pass_rate is None:
+        return f"pattern {scored.id}: no case concerns it"
+    failing = f"; failed: {', '.join(sorted(scored.failed))}" if scored.failed else ""
+    return (
+        f"pattern {scored.id}: {scored.pass_rate:.2f} ({scored.passed} of {scored.cases} cases "
+        f"that expect, forbid or got it){failing}"
+    )
+
+
+def judge_line(report: Report) -> str:
+    """The judge in one line, apart from the deterministic numbers."""
+    judge = report.judge
+    if judge is None:
+        return "judge: not recorded"
+    if judge.status != "run":
+        return f"judge: {judge.status}"
+    rubric = judge.rubric
+    named = f"rubric {rubric.id} v{rubric.version} ({short(rubric.sha256)})" if rubric else ""
+    criteria = ", ".join(f"{k} {v:.2f}" for k, v in judge.criteria.items())
+    gate = (
+        f"; gates pass/fail at {judge.min_score:g}"
+        if judge.min_score is not None
+        else "; does not change pass/fail"
+    )
+    return (
+        f"judge: {rate(judge.score)} by {judge.model}, {named}, {judge.cases_judged} case(s), "
+        f"{judge.errors} error(s){'; ' + criteria if criteria else ''}; tokens "
+        f"{judge.input_tokens} in / {judge.output_tokens} out{gate}"
+    )

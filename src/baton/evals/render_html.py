@@ -37,6 +37,8 @@ def render_html(report: Report, history: Sequence[Report]) -> str:
         f"{report.input_tokens} in / {report.output_tokens} out · cost "
         f"{escape(f.cost(report.cost_usd))} · latency p50 {f.ms(report.latency_ms.p50)}, "
         f"p95 {f.ms(report.latency_ms.p95)}</p>",
+        f"<p>{escape(f.judge_line(report))}</p>",
+        f"<p>{escape(f.pattern_line(report.pattern))}</p>" if report.pattern is not None else "",
         chart(report),
         _cases(report),
         _history(history),

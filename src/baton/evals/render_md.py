@@ -29,6 +29,9 @@ def render_markdown(report: Report, history: Sequence[Report]) -> str:
         f"| latency p50 / p95 | {f.ms(report.latency_ms.p50)} / {f.ms(report.latency_ms.p95)} "
         "| per case, agents only |",
         "",
+        f"{f.judge_line(report)}",
+        *(["", f.pattern_line(report.pattern)] if report.pattern is not None else []),
+        "",
         "## Cases",
         "",
         "| case | category | difficulty | result | culprit expected | got | pattern expected "
@@ -45,6 +48,7 @@ def render_markdown(report: Report, history: Sequence[Report]) -> str:
             f"{_cell(f.got_pattern(case))} | "
             f"{_cell(', '.join(case.failed_checks)) or '-'} |"
         )
+    lines += _judged(report)
     invalid = [c for c in report.cases if c.problems]
     if invalid:
         lines += ["", "## Invalid cases (not scored, counted as failed)", ""]
@@ -69,6 +73,27 @@ def render_markdown(report: Report, history: Sequence[Report]) -> str:
                 f"{f.ms(run.latency_ms.p50)} | {f.ms(run.latency_ms.p95)} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _judged(report: Report) -> list[str]:
+    """Each case's judge grades, when the judge ran: apart from the checks."""
+    judged = [c for c in report.cases if c.judge is not None]
+    if not judged:
+        return []
+    names = list(report.judge.criteria) if report.judge is not None else []
+    lines = [
+        "",
+        "## Judge (reported apart from the checks)",
+        "",
+        "| case | score | " + "".join(f"{n} | " for n in names) + "error |",
+        "| --- | --- | " + "--- | " * len(names) + "--- |",
+    ]
+    for case in judged:
+        j = case.judge
+        assert j is not None
+        cells = "".join(f"{j.scores.get(n, '-')} | " for n in names)
+        lines.append(f"| `{_cell(case.id)}` | {f.rate(j.score)} | {cells}{_cell(j.error or '-')} |")
+    return lines
 
 
 def _cell(text: str) -> str:

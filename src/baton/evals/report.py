@@ -13,6 +13,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
+from baton.evals.judge import JudgeInfo, Judgement
+from baton.evals.pattern import PatternScore
 from baton.evals.score import Checks, Got
 
 FORMAT: Final = "baton.eval/1"
@@ -26,6 +28,11 @@ class RunDetail(BaseModel):
     latency_ms: float
     input_tokens: int
     output_tokens: int
+    pattern_failed: list[str] | None = Field(
+        default=None,
+        description="With --pattern: the pattern checks this run failed (null: the case "
+        "does not concern the pattern).",
+    )
 
 
 class Latency(BaseModel):
@@ -56,6 +63,9 @@ class CaseResult(BaseModel):
     output_tokens: int = 0
     cost_usd: float | None = Field(default=0.0, description="As the report's, for this case.")
     runs: list[RunDetail] = Field(default_factory=list)
+    judge: Judgement | None = Field(
+        default=None, description="The LLM judge's grades of the first iteration (model runs)."
+    )
 
 
 class SuiteInfo(BaseModel):
@@ -111,5 +121,17 @@ class Report(BaseModel):
         description="Per rate: hits and the number of runs it applies to."
     )
     min_pass_rate: float | None = None
-    met: bool | None = Field(default=None, description="pass_rate >= min_pass_rate, if given.")
+    met: bool | None = Field(
+        default=None,
+        description="pass_rate (with --pattern: the pattern's pass rate) >= min_pass_rate, "
+        "if given.",
+    )
+    pattern: PatternScore | None = Field(
+        default=None, description="With --pattern: the suite scored for that pattern."
+    )
+    judge: JudgeInfo | None = Field(
+        default=None,
+        description="The LLM judge, reported apart from the checks (null: a result from "
+        "before the judge existed).",
+    )
     cases: list[CaseResult]

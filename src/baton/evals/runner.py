@@ -18,9 +18,11 @@ from baton.agents.budget import AgentBudget
 from baton.agents.provider import OFFLINE, chat_model
 from baton.domain.finding import AgentName
 from baton.errors import InputError
+from baton.evals.judge import Judge, JudgeInfo, below, load_rubric, resolve_rubric, summarise
 from baton.evals.loader import InvalidCase, LoadedCase, load_suite
 from baton.evals.metrics import Scored, aggregate, percentile
-from baton.evals.replay import run_agents, workspace
+from baton.evals.pattern import PatternScore, pattern_failures, score_pattern
+from baton.evals.replay import AgentRun, run_agents, workspace
 from baton.evals.report import (
     AgentInfo,
     CaseResult,
@@ -47,6 +49,15 @@ class EvalOptions:
     """Case ids to run (empty: all)."""
     price_per_mtok: tuple[float, float] | None = None
     """USD per million input and output tokens, for the cost of a model run."""
+    pattern: str | None = None
+    """Score the suite for this pattern too (`pattern.py`); `min_pass_rate` then applies to
+    the pattern's pass rate: what a pattern's promotion eval asks."""
+    judge: bool = True
+    """With a model: have it grade each case against the rubric (`judge.py`)."""
+    rubric: Path | None = None
+    """The judge's rubric (default: the shipped `evals/rubric/v1.yaml`)."""
+    judge_min: float | None = None
+    """Fail a case whose judge score is below this (or that could not be graded)."""
 
 
 def resolve_suite(path: Path) -> Path:
@@ -74,27 +85,40 @@ def run_suite(options: EvalOptions, settings: Settings) -> Report:
     started_at, clock = datetime.now(UTC), time.perf_counter()
     base = eval_settings(settings, options.model)
     patterns = list(open_catalog(settings))
+    if options.pattern is not None and options.pattern not in patterns:
+        raise InputError(
+            f"--pattern {options.pattern!r}: no such pattern in the catalog "
+            f"(known: {', '.join(sorted(patterns))})"
+        )
     suite = load_suite(options.suite, patterns)
     cases = [c for c in suite.cases if not options.only or c.id in options.only]
     if not cases:
         missing = f" matching {', '.join(options.only)}" if options.only else ""
         raise InputError(f"{options.suite}: no eval case folders{missing}")
     budget = AgentBudget.from_settings(base)
+    judge = _judge(options, base, budget)
     scored: list[Scored] = []
     results = []
     for case in cases:
         if isinstance(case, InvalidCase):
             results.append(_invalid(case))
             continue
-        runs = _replay(case, base, options)
+        runs, first = _replay(case, base, options)
         scored += [(case.case.expected, score) for score, _ in runs]
-        results.append(_result(case, runs, options))
+        result = _result(case, runs, options)
+        if judge is not None:
+            result.judge = judge.grade(case.case, first)
+            if below(result.judge, options.judge_min):
+                _fail(result, "judge")
+        results.append(result)
     totals = aggregate(scored)
     latencies = [d.latency_ms for r in results for d in r.runs]
     tokens_in = sum(r.input_tokens for r in results)
     tokens_out = sum(r.output_tokens for r in results)
     pass_rate = round(statistics.fmean(r.pass_rate for r in results), 4)
     rates = totals.rates()
+    for_pattern = _pattern(options.pattern, results)
+    gated = for_pattern.pass_rate if for_pattern is not None else pass_rate
     return Report(
         started_at=started_at,
         duration_ms=round((time.perf_counter() - clock) * 1000, 1),
@@ -129,29 +153,76 @@ def run_suite(options: EvalOptions, settings: Settings) -> Report:
         latency_ms=_latency(latencies),
         counts={name: Count(hits=r.hits, of=r.of) for name, r in rates.items()},
         min_pass_rate=options.min_pass_rate,
-        met=None if options.min_pass_rate is None else pass_rate >= options.min_pass_rate,
+        met=None
+        if options.min_pass_rate is None
+        else gated is not None and gated >= options.min_pass_rate,
+        pattern=for_pattern,
+        judge=_judge_info(options, judge, results),
         cases=results,
     )
 
 
+def _judge(options: EvalOptions, base: Settings, budget: AgentBudget) -> Judge | None:
+    """The judge when the agents run on a model and it is not switched off: the same model
+    on the same endpoint, retrying as the agents do. The rubric is read first, so a bad one
+    stops the run before the first case."""
+    if options.model == OFFLINE or not options.judge:
+        return None
+    rubric = load_rubric(resolve_rubric(options.rubric))
+    model = chat_model(base)
+    assert model != OFFLINE  # eval_settings chose a model
+    return Judge(
+        model,
+        rubric,
+        model_name=options.model,
+        retry=budget.retry,
+        timeout_seconds=budget.timeout_seconds,
+    )
+
+
+def _judge_info(
+    options: EvalOptions, judge: Judge | None, results: Sequence[CaseResult]
+) -> JudgeInfo:
+    if judge is None:
+        status = "not run (offline)" if options.model == OFFLINE else "not run (disabled)"
+        return JudgeInfo(status=status)
+    graded = [r.judge for r in results if r.judge is not None]
+    return summarise(graded, judge, options.judge_min)
+
+
+def _fail(result: CaseResult, check: str) -> None:
+    result.passed = False
+    result.status = "failed"
+    result.pass_rate = 0.0
+    result.failed_checks = sorted({*result.failed_checks, check})
+
+
 def _replay(
     case: LoadedCase, base: Settings, options: EvalOptions
-) -> list[tuple[RunScore, RunDetail]]:
+) -> tuple[list[tuple[RunScore, RunDetail]], dict[AgentName, AgentRun]]:
+    """Every iteration scored, and the first iteration's runs (what the judge reads)."""
     out = []
+    first: dict[AgentName, AgentRun] = {}
     with workspace(case, base) as kit:
         for _ in range(options.iterations):
             replay = run_agents(case, kit, options.agents)
+            first = first or replay.runs
             score = score_run(case.case.expected, replay.runs)
             outcomes = [r.outcome for r in replay.runs.values()]
+            failures = None
+            if options.pattern is not None:
+                expected = case.case.expected
+                failures = pattern_failures(expected, score.got, score.checks, options.pattern)
             detail = RunDetail(
                 passed=score.passed,
+                pattern_failed=failures,
                 failed_checks=score.checks.failed(),
                 latency_ms=round(replay.latency_ms, 1),
                 input_tokens=sum(o.input_tokens for o in outcomes),
                 output_tokens=sum(o.output_tokens for o in outcomes),
             )
             out.append((score, detail))
-    return out
+    return out, first
 
 
 def _result(
@@ -182,6 +253,17 @@ def _result(
         cost_usd=_cost(options, tokens_in, tokens_out),
         runs=details,
     )
+
+
+def _pattern(pattern: str | None, results: Sequence[CaseResult]) -> PatternScore | None:
+    """The suite scored for `pattern`; an invalid case fails for every pattern."""
+    if pattern is None:
+        return None
+    cases = [
+        (r.id, [["invalid"]] if r.status == "invalid" else [d.pattern_failed for d in r.runs])
+        for r in results
+    ]
+    return score_pattern(pattern, cases)
 
 
 def _invalid(case: InvalidCase) -> CaseResult:
