@@ -13,9 +13,10 @@ bench/engine.py on PostgreSQL: both sides run the same 50-task sequential chain 
 
 Raw and Baton runs alternate one by one; the ratio is the median of the per-pair ratios,
 with its quartiles. `--statements` also loads pg_stat_statements and prints what each side
-sends per task (statements, and their execution time on the server; SQLAlchemy's pool
-pre-ping, an empty query, is not counted); it costs a little per statement, so it is off
-by default. `--fsync` measures with fsync=on. Last line:
+sends per task (statements, and their execution time on the server; BEGIN and COMMIT,
+which Baton's hot path sends itself in its pipeline, and SQLAlchemy's pool pre-ping on
+other paths, are not counted); it costs a little per statement, so it is off by default.
+What the difference is made of: ADR 0004. `--fsync` measures with fsync=on. Last line:
 `ratio=<baton per-task / raw per-task>`.
 
     python bench/engine_pg.py [--tasks 50] [--repeat 32] [--fsync] [--statements]

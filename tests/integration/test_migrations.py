@@ -24,6 +24,7 @@ from baton.settings import Settings
 from baton.store import audit, migrations
 from baton.store.db import Database, create_db_engine, ensure_home, open_database
 from baton.store.migrations import apply, baseline
+from baton.store.migrations.versions import rev_0003_audit_append
 from baton.store.models import Base
 from tests.integration import postgres
 
@@ -210,6 +211,8 @@ def test_upgrade_head_makes_what_create_all_made(
         with other.begin() as conn:
             for statement in baseline.append_only_ddl(other.dialect.name):
                 conn.execute(text(statement))
+            if other.dialect.name == "postgresql":
+                conn.exec_driver_sql(rev_0003_audit_append.FUNCTION)
         assert schema(engine) == schema(other)
     finally:
         other.dispose()

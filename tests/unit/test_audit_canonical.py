@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baton.store.audit import SUBJECTS, canonical_event, canonical_json, chain_hash, rfc3339
+from baton.store.audit import (
+    SUBJECTS,
+    _around_seq,
+    canonical_event,
+    canonical_json,
+    chain_hash,
+    rfc3339,
+)
 
 json_values = st.recursive(
     st.none()
@@ -76,3 +83,36 @@ def test_chain_hash_is_sha256_of_prev_then_event():
 
     prev = "0" * 64
     assert chain_hash(prev, "{}") == hashlib.sha256((prev + "{}").encode()).hexdigest()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seq=st.integers(min_value=1, max_value=2**31 - 1),
+    actor=texts,
+    kind=texts,
+    subjects=st.fixed_dictionaries({name: st.none() | texts for name in SUBJECTS}),
+    status=st.none() | texts,
+    payload=st.dictionaries(st.text(max_size=8), json_values, max_size=4),
+)
+def test_the_text_around_the_sequence_number_is_the_canonical_event(
+    seq: int,
+    actor: str,
+    kind: str,
+    subjects: dict[str, str | None],
+    status: str | None,
+    payload: dict[str, object],
+) -> None:
+    """PostgreSQL hashes `head || seq || tail` on the server (`baton_audit_append`)."""
+    at = "2026-12-05T07:00:00.000001Z"
+    parts = (actor, kind, *(subjects[n] for n in ("incident", "item", "pattern", "run", "task")))
+    head, tail = _around_seq(at, *parts, status, canonical_json(payload))
+    whole = canonical_event(
+        seq=seq,
+        at=at,
+        actor=actor,
+        kind=kind,
+        subjects=subjects,
+        status=status,
+        payload_text=canonical_json(payload),
+    )
+    assert f"{head}{seq}{tail}" == whole

@@ -115,11 +115,38 @@ def _canonical(
     )
 
 
+def _around_seq(
+    at: str,
+    actor: str,
+    kind: str,
+    incident: str | None,
+    item: str | None,
+    pattern: str | None,
+    run: str | None,
+    task: str | None,
+    status: str | None,
+    payload_text: str,
+) -> tuple[str, str]:
+    """`_canonical` before and after the sequence number (PostgreSQL hashes on the server,
+    where the number is taken; tested equal)."""
+    s = _string
+    return (
+        f'{{"actor":{s(actor)},"at":"{at}","kind":{s(kind)},"payload":{payload_text},"seq":',
+        f',"status":{s(status)},"subjects":{{"incident":{s(incident)},'
+        f'"item":{s(item)},"pattern":{s(pattern)},"run":{s(run)},"task":{s(task)}}}}}',
+    )
+
+
 def chain_hash(prev_hash: str, canonical: str) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical.encode()).hexdigest()
 
 
 _HEAD = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+_LOCK = "SELECT pg_advisory_xact_lock(7423501)"
+_APPEND = (
+    "SELECT seq, prev_hash, hash FROM baton_audit_append(CAST(:at AS timestamp), :actor, :kind,"
+    " :incident, :run, :task, :item, :pattern, :status, CAST(:payload AS json), :head, :tail)"
+)
 _INSERT = (
     "INSERT INTO audit_events (seq, at, actor, kind, incident_id, run_id, task_id, item_id,"
     " pattern_id, status, payload, prev_hash, hash) VALUES (:seq, :at, :actor, :kind,"
@@ -174,7 +201,7 @@ def record(
     Every action appends two events; building the `AuditEvent` that nobody reads, and
     passing subjects by keyword, is a measurable share of that (bench/engine.py).
     """
-    _link(conn, actor, kind, status, payload, None, run, task, item, None)
+    _link(conn, actor, kind, status, payload, None, run, task, item, None, False)
 
 
 def _link(
@@ -188,21 +215,28 @@ def _link(
     task: str | None,
     item: str | None,
     pattern: str | None,
+    needed: bool = True,
 ) -> tuple[int, datetime, dict[str, Any], str, str]:
     """Insert the next link of the chain; (seq, at, payload as stored, prev_hash, hash)."""
     text = canonical_json(body)
     if len(text) > BLOB_THRESHOLD:
         ref = digest(text)
-        sql.execute(conn, _BLOB, {"digest": ref, "body": text})
+        sql.send(conn, _BLOB, {"digest": ref, "body": text})
         body = {"$blob": ref, "bytes": len(text.encode())}
         text = canonical_json(body)
+    if isinstance(conn, sql.PgRaw):
+        return _link_on_server(
+            conn, actor, kind, status, body, text, incident, run, task, item, pattern, needed
+        )
     raw = conn if isinstance(conn, sql.Raw) else None
     head = raw.audit_head if raw else None  # set by appends earlier in this transaction
     if head is None:
         if conn.dialect.name == "postgresql":
             # SQLite's write lock serialises appends; PostgreSQL needs this one (released at
-            # commit) so two transactions never read the same head.
-            sql.execute(conn, "SELECT pg_advisory_xact_lock(7423501)", {})
+            # commit) so two transactions never read the same head. The head is read by a
+            # statement of its own: under READ COMMITTED a statement reads the snapshot
+            # taken when it starts, so only one after the lock sees the holder's append.
+            sql.execute(conn, _LOCK, {})
         found = sql.first(conn, _HEAD, {})
         head = (found["seq"], found["hash"]) if found else (0, GENESIS)
     seq, prev = head[0] + 1, head[1]
@@ -211,7 +245,7 @@ def _link(
         seq, at.rfc3339, actor, kind, incident, item, pattern, run, task, status, text
     )
     event_hash = chain_hash(prev, canonical)
-    sqlite = raw is not None or conn.dialect.name == "sqlite"
+    sqlite = conn.dialect.name == "sqlite"
     sql.execute(
         conn,
         _INSERT,
@@ -236,6 +270,51 @@ def _link(
     if raw:
         raw.audit_head = (seq, event_hash)
     return seq, at.at, body, prev, event_hash
+
+
+def _link_on_server(
+    conn: sql.PgRaw,
+    actor: str,
+    kind: str,
+    status: str | None,
+    body: dict[str, Any],
+    text: str,
+    incident: str | None,
+    run: str | None,
+    task: str | None,
+    item: str | None,
+    pattern: str | None,
+    needed: bool,
+) -> tuple[int, datetime, dict[str, Any], str, str]:
+    """PostgreSQL's hot path: `baton_audit_append` (migration 0003) takes the chain's lock
+    (the one the Python append above takes too), reads the head and inserts the event hashed
+    over `head || seq || tail`: one statement instead of three round trips. When
+    nothing of the link is `needed` (the hot path's `record`), it waits in the pipeline
+    for the transaction's next round trip (`sql.send`); seq and hashes are then 0 and ""."""
+    at = sql.stamp(conn)
+    head, tail = _around_seq(
+        at.rfc3339, actor, kind, incident, item, pattern, run, task, status, text
+    )
+    params = {
+        "at": sql.when(conn, at.at),
+        "actor": actor,
+        "kind": kind,
+        "incident": incident,
+        "run": run,
+        "task": task,
+        "item": item,
+        "pattern": pattern,
+        "status": status,
+        "payload": sql.document(conn, body),
+        "head": head,
+        "tail": tail,
+    }
+    if not needed:
+        sql.send(conn, _APPEND, params)
+        return 0, at.at, body, "", ""
+    found = sql.first(conn, _APPEND, params)
+    assert found is not None
+    return found["seq"], at.at, body, found["prev_hash"], found["hash"]
 
 
 _COLUMNS = (

@@ -14,8 +14,10 @@ import queue
 import shutil
 import sqlite3
 import tempfile
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,19 +161,18 @@ class Database:
     def begin(self) -> AbstractContextManager[sql.Conn]:
         """A write transaction for the per-task hot path (`store.sql` statements only).
 
-        On SQLite it runs on a DB-API connection of its own, without SQLAlchemy's
-        connection and transaction layers: they cost more than SQLite's commit itself
-        (bench/engine.py).
+        It runs on a DB-API connection of its own, without SQLAlchemy's connection and
+        transaction layers: on SQLite they cost more than SQLite's commit itself
+        (bench/engine.py); on PostgreSQL the transaction is pipelined (`sql.PgRaw`).
         """
         if self.engine.dialect.name != "sqlite":
-            return self._fenced_begin()
+            return _PgTransaction(self)
         return _Transaction(self)
 
-    @contextmanager
-    def _fenced_begin(self) -> Iterator[sql.Conn]:
-        with self._write_engine.begin() as conn:
-            _check_fence(conn)
-            yield conn
+    @property
+    def _hot(self) -> Engine:
+        hot = _HOT.get(self.engine)
+        return hot if hot is not None else _hot_engine(self.engine)
 
     @property
     def local(self) -> bool:
@@ -229,6 +230,155 @@ def _check_fence(conn: Connection) -> None:
     if current is not None and current != generation:
         raise Fenced(
             f"fenced: run {run_id} was taken over (generation {current}, this process held "
+            f"{generation}); nothing of this step is written"
+        )
+
+
+_HOT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_HOT_LOCK = threading.Lock()
+
+
+def _hot_engine(engine: Engine) -> Engine:
+    """PostgreSQL: the pool of `engine`'s hot-path connections (`Database.begin`), one per
+    engine and disposed with it. Autocommit, because `sql.PgRaw` sends its own BEGIN; no
+    pre-ping (a round trip before every transaction): a connection found dead when the
+    first round trip fails is replaced and the transaction sent again (`_PgTransaction`)."""
+    with _HOT_LOCK:
+        hot = _HOT.get(engine)
+        if hot is None:
+            hot = _HOT[engine] = create_engine(
+                engine.url,
+                isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,
+                pool_size=engine.pool.size(),  # type: ignore[attr-defined]
+            )
+            event.listen(engine, "engine_disposed", lambda _engine: hot.dispose())
+            event.listen(hot, "close", _leave_pipeline)
+        return hot
+
+
+_PIPELINE = "baton_pipeline"
+
+
+def _leave_pipeline(dbapi: Any, record: Any) -> None:
+    """A hot-path connection is closed: leave pipeline mode first (else psycopg warns when
+    the mode's context is collected, the connection already closed)."""
+    held = record.info.pop(_PIPELINE, None)
+    if held is not None and not dbapi.broken:
+        with suppress(Exception):
+            held[0].__exit__(None, None, None)
+
+
+_FENCE_ROW = "SELECT generation FROM runs WHERE id = :run_id FOR SHARE"
+
+
+class _PgTransaction:
+    """PostgreSQL's hot-path transaction: BEGIN ... COMMIT sent by `sql.PgRaw` on an
+    autocommit connection in pipeline mode. BEGIN, the fence check and the first statement
+    go to the server together, the last statements with the COMMIT.
+
+    The fence is checked in the transaction, by the same share-locked read as `write()`,
+    and before anything is committed: its result is looked at when the first round trip
+    comes back, and no COMMIT is sent before that.
+    """
+
+    __slots__ = ("_db", "_dead", "_fairy", "_raw")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._dead = False
+
+    def __enter__(self) -> sql.PgRaw:
+        try:
+            raw = self._open()
+        except Exception:
+            if not self._dead:
+                raise
+            raw = self._open()  # found dead in the pool: once more, on a new connection
+        raw.replay = self._replay
+        return raw
+
+    def _open(self) -> sql.PgRaw:
+        fairy = self._fairy = self._db._hot.raw_connection()
+        try:
+            dbapi = fairy.driver_connection
+            # Pipeline mode is entered once per connection and never left: entering and
+            # leaving it cost a tenth of an action's transaction (bench/engine_pg.py).
+            # (The context manager is kept too: collected, it would leave the mode.)
+            held = fairy.info.get(_PIPELINE)
+            if held is None or held[2] is not dbapi:
+                mode = dbapi.pipeline()  # type: ignore[union-attr]
+                held = fairy.info[_PIPELINE] = (mode, mode.__enter__(), dbapi)
+            pipeline = held[1]
+            raw = self._raw = sql.PgRaw(dbapi, self._db.engine.dialect, pipeline)
+            raw.send("BEGIN", None)
+            fence = FENCE.get()
+            if fence is not None:
+                cursor = raw.send(_FENCE_ROW, {"run_id": fence[0]})
+                raw.check = lambda: _fenced(fence, cursor.fetchone())
+        except BaseException:
+            self._dead = bool(dbapi.broken)  # type: ignore[union-attr]
+            self._close(broken=True)
+            raise
+        return raw
+
+    def _replay(self) -> None:
+        """The connection died before the first round trip came back: send the same
+        statements on a new one (nothing of them was committed)."""
+        sent = self._raw.sent or []
+        old = self._raw
+        self._close(broken=True)
+        raw = self._open()  # with its BEGIN and fence
+        for statement, params, many in sent:
+            if statement not in ("BEGIN", _FENCE_ROW):
+                raw.send(statement, params, many)
+        # The caller holds `old`: it takes over the new connection's state.
+        old.dbapi, old.pipeline, old.sent, old.check = raw.dbapi, raw.pipeline, raw.sent, raw.check
+        old.last = raw.last
+        self._raw = old
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        raw = self._raw
+        if kind is None:
+            try:
+                if raw.sent is not None:
+                    # Nothing came back yet: the fence first. And COMMIT never travels in
+                    # the first round trip, the one sent again on a new connection if this
+                    # one is found dead: a COMMIT that ran there would then run twice.
+                    raw.sync()
+                raw.send("COMMIT", None)
+                raw.sync()
+            except BaseException:
+                self._abort()
+                raise
+            self._close(broken=False)
+            return
+        self._abort()
+
+    def _abort(self) -> None:
+        """Roll back whatever is open; a connection that cannot is dropped from the pool."""
+        raw = self._raw
+        try:
+            with suppress(Exception):  # out of an aborted pipeline: its error was raised
+                raw.pipeline.sync()
+            raw.dbapi.execute("ROLLBACK")
+            raw.pipeline.sync()
+            self._close(broken=False)
+        except Exception:
+            self._close(broken=True)
+
+    def _close(self, *, broken: bool) -> None:
+        fairy = self._fairy
+        if broken or fairy.driver_connection.broken:  # type: ignore[union-attr]
+            fairy.invalidate()
+        fairy.close()
+
+
+def _fenced(fence: tuple[str, int], row: tuple[int] | None) -> None:
+    run_id, generation = fence
+    if row is not None and row[0] != generation:
+        raise Fenced(
+            f"fenced: run {run_id} was taken over (generation {row[0]}, this process held "
             f"{generation}); nothing of this step is written"
         )
 

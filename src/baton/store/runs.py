@@ -108,21 +108,34 @@ def create_run(
             "now": now,
         },
     )
-    sql.execute_many(
-        conn,
-        "INSERT INTO task_executions (run_id, task_id, task_type, status, attempt, updated_at)"
-        " VALUES (:run_id, :task_id, :task_type, :status, 0, :now)",
-        [
+    if conn.dialect.name == "postgresql":  # one statement, not one per task
+        sql.send(
+            conn,
+            _TASKS_PG,
             {
                 "run_id": run_id,
-                "task_id": task_id,
-                "task_type": task_type,
+                "ids": list(task_types),
+                "types": list(task_types.values()),
                 "status": TaskStatus.PENDING.value,
                 "now": now,
-            }
-            for task_id, task_type in task_types.items()
-        ],
-    )
+            },
+        )
+    else:
+        sql.execute_many(
+            conn,
+            "INSERT INTO task_executions (run_id, task_id, task_type, status, attempt,"
+            " updated_at) VALUES (:run_id, :task_id, :task_type, :status, 0, :now)",
+            [
+                {
+                    "run_id": run_id,
+                    "task_id": task_id,
+                    "task_type": task_type,
+                    "status": TaskStatus.PENDING.value,
+                    "now": now,
+                }
+                for task_id, task_type in task_types.items()
+            ],
+        )
     _run_event(
         conn,
         run_id,
@@ -131,6 +144,13 @@ def create_run(
         {"event": "started", "runbook_id": runbook_id, "runbook_version": runbook_version},
         incident_id,
     )
+
+
+_TASKS_PG = (
+    "INSERT INTO task_executions (run_id, task_id, task_type, status, attempt, updated_at)"
+    " SELECT :run_id, t.task_id, t.task_type, :status, 0, :now"
+    " FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[])) AS t(task_id, task_type)"
+)
 
 
 def _run_event(
