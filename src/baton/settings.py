@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     retry_backoff_seconds: float = Field(
         default=1.0, ge=0, description="First delay between action retries; doubles each time."
     )
+    timer_park_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="`baton serve` and `baton worker` park a run on a wait or a retry backoff "
+        "longer than this and advance it again when due (shorter ones are slept in place).",
+    )
     output_limit_bytes: int = Field(
         default=65536, description="Captured stdout/stderr/body kept per action, per stream."
     )

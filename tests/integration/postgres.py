@@ -71,6 +71,17 @@ class Cluster:
         self._ctl("-m", "immediate", "-w", "stop")
         self._ctl("-o", self.options, "-l", str(self.log), "-w", "start")
 
+    def running(self) -> bool:
+        status = subprocess.run(
+            [*self.as_user, self.pg_ctl, "-D", str(self.data), "status"], capture_output=True
+        )
+        return status.returncode == 0
+
+    def start(self) -> None:
+        """Start the server again if it is down (it stops itself on a fatal fault)."""
+        if not self.running():
+            self._ctl("-o", self.options, "-l", str(self.log), "-w", "start")
+
     def database(self) -> str:
         """A fresh database on this server; its URL."""
         name = f"t_{uuid.uuid4().hex[:12]}"

@@ -97,7 +97,7 @@ def test_a_server_stopped_mid_run_leaves_it_resumable(tmp_path: Path) -> None:
 
         def pausing() -> bool:
             tasks = client.get(f"/v1/runs/{run_id}", headers=auth).json()["tasks"]
-            return any(t["id"] == "pause" and t["status"] == "running" for t in tasks)
+            return any(t["id"] == "pause" and t["status"] in ("running", "waiting") for t in tasks)
 
         wait_for(pausing, timeout=20, what="the run to be mid-wait")
     began = time.monotonic()

@@ -5,6 +5,11 @@ were asked (an alert's incident, a person's answer) and hand the run id here. Su
 coalesce: a run already queued is not queued twice, and one submitted while it is being
 advanced goes round once more, so no answer is left unread.
 
+Timers are due times, not sleeping threads: the runner parks a run on a wait or a retry's
+backoff and hands its due time here (`schedule`); one timer thread submits each run when it
+is due, earliest first. The sweep finds every parked run again (`Runner.timers`), so a
+restart loses none.
+
 Threads are daemons: on shutdown the server waits a grace period for steps in flight, then
 exits anyway. That is safe by design: a run survives `kill -9` at any point (ADR 0002), and
 the next start's sweep resumes whatever was mid-step.
@@ -12,11 +17,13 @@ the next start's sweep resumes whatever was mid-step.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 from baton.domain.status import RunStatus
@@ -39,6 +46,53 @@ class Dispatcher(Protocol):
     def alive(self) -> bool: ...
     def backlog(self) -> int: ...
     def submit(self, run_id: str) -> object: ...
+
+
+class Timers:
+    """Due times of parked runs, earliest first; `run` hands each run to `fire` when due."""
+
+    def __init__(self, fire: Callable[[str], None]) -> None:
+        self._fire = fire
+        self._heap: list[tuple[datetime, str]] = []
+        self._known: set[tuple[datetime, str]] = set()
+        self._changed = threading.Condition()
+        self._stopped = False
+
+    def add(self, run_id: str, at: datetime) -> None:
+        with self._changed:
+            if (at, run_id) in self._known:
+                return
+            self._known.add((at, run_id))
+            heapq.heappush(self._heap, (at, run_id))
+            self._changed.notify()
+
+    def pending(self) -> list[tuple[datetime, str]]:
+        with self._changed:
+            return sorted(self._heap)
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    def run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._stopped:
+                    wait = None
+                    if self._heap:
+                        wait = (self._heap[0][0] - datetime.now(UTC)).total_seconds()
+                        if wait <= 0:
+                            break
+                    self._changed.wait(timeout=wait)
+                if self._stopped:
+                    return
+                due = heapq.heappop(self._heap)
+                self._known.discard(due)
+            try:
+                self._fire(due[1])
+            except Exception:
+                log.exception("run %s: its timer could not hand it over", due[1])
 
 
 class RunWorker:
@@ -66,6 +120,8 @@ class RunWorker:
         self._started: list[threading.Thread] = []
         self.last_sweep: float | None = None
         self.sweep_error: str | None = None
+        self.timers = Timers(self.submit)
+        runtime.runner.schedule_timers(runtime.settings.timer_park_seconds, self.schedule)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -77,10 +133,14 @@ class RunWorker:
         sweeper = threading.Thread(target=self._sweep_loop, name="baton-sweep", daemon=True)
         sweeper.start()
         self._started.append(sweeper)
+        timer = threading.Thread(target=self.timers.run, name="baton-timers", daemon=True)
+        timer.start()
+        self._started.append(timer)
 
     def stop(self, grace: float) -> bool:
         """Take no more work; wait up to `grace` seconds for runs in flight. True if idle."""
         self._stopping.set()
+        self.timers.stop()
         if self.also_sweep is not None:
             try:
                 self.also_sweep()
@@ -103,6 +163,10 @@ class RunWorker:
             return len(self._queued) + len(self._busy)
 
     # ---- work ---------------------------------------------------------------------------
+
+    def schedule(self, run_id: str, at: datetime) -> None:
+        """Advance `run_id` at `at` (a parked timer or an item deadline)."""
+        self.timers.add(run_id, at)
 
     def submit(self, run_id: str) -> None:
         if self._stopping.is_set():
@@ -153,13 +217,17 @@ class RunWorker:
     # ---- the sweep ----------------------------------------------------------------------
 
     def sweep(self) -> None:
-        """Expire overdue items, resume runs nobody is advancing, sign the audit log."""
+        """Expire overdue items, resume runs nobody is advancing, schedule parked timers
+        (again: a restart forgets them), sign the audit log."""
         runner = self.runtime.runner
-        for run_id in sorted(set(runner.expire_overdue()) | set(runner.recoverable())):
+        timers = runner.timers()
+        for run_id in sorted(set(runner.expire_overdue()) | set(runner.recoverable(timers))):
             with self._lock:
                 mine = run_id in self._busy or run_id in self._queued
             if not mine:
                 self.submit(run_id)
+        for run_id, at in timers.items():
+            self.schedule(run_id, at)
         if self.also_sweep is not None:
             self.also_sweep()
         self.runtime.sign_checkpoint()

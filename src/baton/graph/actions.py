@@ -5,13 +5,21 @@ On entry the latest ledger entry for (run, task) decides what happens:
 - completed and failed with attempts left → the next attempt, under a new key;
 - intent without result (the process died mid-call) → run again under the same key if the
   action is idempotent, otherwise report it in doubt so a person verifies it.
+
+Timers do not hold the caller when it can schedule (`park_after` is not None, `baton serve`
+and `baton worker`): a `wait` due further ahead than `park_after` seconds, and the backoff
+before a retry, end the visit with `Performed.until` set and nothing executed; the node
+parks and the runner advances the run again at that time. The due times come from the
+ledger (a wait's intent, a failed attempt's completion), so a visit after the due time
+completes the wait without sleeping, and a retry never repeats a completed attempt.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -23,7 +31,15 @@ from baton.runbooks.model import ActionTask
 from baton.store import action_ledger, audit, sql
 from baton.store import runs as run_store
 from baton.store.action_ledger import ActionEntry
+from baton.store.models import utcnow
 from baton.tools.executors.base import ExecutionContext, Executor
+
+
+@runtime_checkable
+class Timed(Protocol):
+    """An executor whose effect is the passing of time (`wait`): it says when it is done."""
+
+    def due_at(self, params: BaseModel, ctx: ExecutionContext) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,8 @@ class Performed:
     result: ActionResult | None
     attempt: int
     in_doubt: bool = False
+    until: datetime | None = None
+    """Parked: nothing more happens before this time (a wait's due time, a retry's backoff)."""
 
     @property
     def ok(self) -> bool:
@@ -76,8 +94,15 @@ def perform(
     executor: Executor,
     params: BaseModel,
     hand_failure_to_human: bool,
+    park_after: float | None = None,
+    woken: bool = False,
 ) -> Performed:
-    """Execute `step` at most once per attempt; records task transitions with the ledger."""
+    """Execute `step` at most once per attempt; records task transitions with the ledger.
+
+    `park_after`: timers further ahead than this many seconds are not slept but returned as
+    `Performed.until` (None: sleep them here, as a foreground CLI does). `woken`: this visit
+    re-enters a task parked on a timer, so an open intent is the parked wait, not a crash.
+    """
     idempotent = step.idempotent if step.idempotent is not None else executor.is_idempotent(params)
     max_attempts = step.retries + 1
     invocation = executor.describe(params)
@@ -139,13 +164,25 @@ def perform(
             last = None
         else:
             last = action_ledger.latest_entry(session, run_id=run_id, task_id=step.ledger_id)
+    timed = executor if isinstance(executor, Timed) else None
+
+    def parked(entry: ActionEntry) -> datetime | None:
+        return _parked(timed, park_after, params, _context(step, run_id, entry))
+
     if last is not None:
         if last.state == action_ledger.COMPLETED:
             result = ActionResult.model_validate(last.result)
             if result.ok or last.attempt >= max_attempts:
                 return Performed(result, last.attempt)
+            failed_at = last.completed_at or utcnow()
+            if (until := _backoff(deps, park_after, last.attempt, failed_at)) is not None:
+                return Performed(result, last.attempt, until=until)
         elif not idempotent:
             return Performed(None, last.attempt, in_doubt=True)
+        elif (until := parked(last)) is not None:
+            return Performed(None, last.attempt, until=until)
+        elif woken and timed is not None:
+            entry = last  # the parked wait, now due: it completes under its own key
         else:
             with deps.db.begin() as session:
                 action_ledger.note_reexecution(session, entry=last)
@@ -164,17 +201,41 @@ def perform(
             attempt += 1
             with deps.db.begin() as session:
                 entry = open_attempt(session, attempt)
+        if (until := parked(entry)) is not None:  # a wait due later: park, do not sleep
+            return Performed(None, entry.attempt, until=until)
         result = _execute(executor, params, step, run_id, entry)
         if _settle(deps, run_id, step, entry, result, max_attempts, hand_failure_to_human):
             return Performed(result, attempt)
         entry = None
-        time.sleep(deps.retry_backoff_seconds * 2 ** (attempt - 1))
+        if (until := _backoff(deps, park_after, attempt, utcnow())) is not None:
+            return Performed(result, attempt, until=until)
 
 
-def _execute(
-    executor: Executor, params: BaseModel, step: Step, run_id: str, entry: ActionEntry
-) -> ActionResult:
-    ctx = ExecutionContext(
+def _parked(
+    timed: Timed | None, park_after: float | None, params: BaseModel, ctx: ExecutionContext
+) -> datetime | None:
+    """A timed action's due time if it is further ahead than the caller sleeps."""
+    if timed is None or park_after is None:
+        return None
+    due = timed.due_at(params, ctx)
+    return due if (due - utcnow()).total_seconds() > park_after else None
+
+
+def _backoff(
+    deps: EngineDeps, park_after: float | None, attempt: int, failed_at: datetime
+) -> datetime | None:
+    """The backoff after failed `attempt`: slept here if short, else its end (to park)."""
+    due = failed_at + timedelta(seconds=deps.retry_backoff_seconds * 2 ** (attempt - 1))
+    remaining = (due - utcnow()).total_seconds()
+    if park_after is not None and remaining > park_after:
+        return due
+    if remaining > 0:
+        time.sleep(remaining)
+    return None
+
+
+def _context(step: Step, run_id: str, entry: ActionEntry) -> ExecutionContext:
+    return ExecutionContext(
         run_id=run_id,
         task_id=step.ledger_id,
         attempt=entry.attempt,
@@ -182,6 +243,12 @@ def _execute(
         intent_at=entry.intent_at,
         timeout=step.timeout,
     )
+
+
+def _execute(
+    executor: Executor, params: BaseModel, step: Step, run_id: str, entry: ActionEntry
+) -> ActionResult:
+    ctx = _context(step, run_id, entry)
     try:
         return executor.execute(params, ctx)
     except Exception as exc:  # an executor bug must not lose the ledger entry

@@ -10,14 +10,20 @@ pending interrupt, so one waiting gate would freeze every parallel branch. Inste
 node *parks*: it opens a pending item and reports `waiting`, its branch stops, the other
 branches carry on. When a person answers, the runner re-enters the node with
 `Command(goto=task)`; it finds the answer in the database and concludes.
+
+Timers park the same way: an action whose wait or retry backoff ends later than the
+runner's threshold (`PARK_AFTER` in the config; absent in a foreground CLI, which sleeps)
+reports `waiting` with `until`, and the runner re-enters it once that time has come.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_config
 from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
@@ -39,6 +45,9 @@ from baton.store import runs as run_store
 
 Node = Callable[[RunState, RunnableConfig], dict[str, Any] | Command[str]]
 Body = Callable[[RunState, str], dict[str, Any]]
+
+PARK_AFTER = "baton_park_after"
+"""Config key: timers further ahead than this many seconds park their task (the runner's)."""
 
 
 def run_id_of(config: RunnableConfig) -> str:
@@ -74,6 +83,24 @@ def _update(task_id: str, status: TaskStatus, *, choice: str | None = None) -> d
     entry: TaskState = {"status": status.value}
     if choice is not None:
         entry["choice"] = choice
+    return {"tasks": {task_id: entry}}
+
+
+def _park(
+    deps: EngineDeps, run_id: str, task_id: str, until: datetime, reason: str
+) -> dict[str, Any]:
+    """Park a task on a timer: waiting until `until`, said in its timeline (once)."""
+    due = until.isoformat()
+    with deps.db.begin() as conn:
+        run_store.transition_task(
+            conn,
+            run_id=run_id,
+            task_id=task_id,
+            status=TaskStatus.WAITING,
+            actor=actor.SYSTEM,
+            detail={"until": due, "reason": reason},
+        )
+    entry: TaskState = {"status": TaskStatus.WAITING.value, "until": due}
     return {"tasks": {task_id: entry}}
 
 
@@ -207,7 +234,12 @@ def action_node(
             executor=executor,
             params=params,
             hand_failure_to_human=to_human,
+            park_after=get_config()["configurable"].get(PARK_AFTER),
+            woken="until" in state.get("tasks", {}).get(task.id, {}),
         )
+        if outcome.until is not None:
+            why = "retry backoff" if outcome.result is not None else f"{task.executor} due"
+            return _park(deps, run_id, task.id, outcome.until, why)
         if outcome.ok:
             return _update(task.id, TaskStatus.SUCCEEDED)
         if outcome.in_doubt or to_human:

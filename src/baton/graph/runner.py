@@ -3,6 +3,13 @@
 The database is the source of truth for what people decided; the graph is re-entered from
 it. So a crash between recording an answer and re-entering the graph loses nothing: the
 next `advance` finds the answered item whose task is still parked and re-enters it.
+
+Timers are due times, not sleeps. A runner with a scheduler (`schedule_timers`: `baton
+serve`'s worker threads, `baton worker`) lets a task park on a wait or a retry's backoff
+(`until` in its graph state) and an advance that leaves a run waiting hands the run's
+next due time (its earliest timer or item deadline) to `on_park`, which advances the run
+again then. The re-entry re-enters the timers that are due and times out the items that
+are overdue, so nothing sleeps and nothing waits for a sweep.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -26,6 +33,7 @@ from baton.errors import BatonError, Conflict, Forbidden, InputError, RunLocked
 from baton.graph.answers import Answer, record_answer
 from baton.graph.compiler import RunGraph, compile_runbook, recursion_limit
 from baton.graph.deps import EngineDeps
+from baton.graph.nodes import PARK_AFTER
 from baton.graph.state import initial_state
 from baton.runbooks.canonical import runbook_from_canonical
 from baton.runbooks.inputs import resolve_values
@@ -35,6 +43,7 @@ from baton.store import audit, sql
 from baton.store import incidents as incident_store
 from baton.store import items as item_store
 from baton.store import runs as run_store
+from baton.store import timers as timer_store
 from baton.store.locks import RunLock
 from baton.store.models import utcnow
 
@@ -61,6 +70,17 @@ class Runner:
         self.checkpointer = checkpointer
         self.locks = locks
         self._graphs: dict[str, tuple[Runbook, RunGraph]] = {}
+        self.park_after: float | None = None
+        """Timers further ahead than this park their task (None: nodes sleep them)."""
+        self.on_park: Callable[[str, datetime], object] | None = None
+
+    def schedule_timers(
+        self, park_after: float, on_park: Callable[[str, datetime], object]
+    ) -> None:
+        """Park timers instead of sleeping them; `on_park(run_id, at)` must advance the run
+        at `at` (a scheduled job, a timer heap). Without it, a parked run waits for a sweep."""
+        self.park_after = park_after
+        self.on_park = on_park
 
     # ---- graphs -------------------------------------------------------------------------
 
@@ -77,7 +97,10 @@ class Runner:
         return self._graphs[version]
 
     def _config(self, run_id: str, runbook: Runbook) -> RunnableConfig:
-        return {"configurable": {"thread_id": run_id}, "recursion_limit": recursion_limit(runbook)}
+        configurable: dict[str, Any] = {"thread_id": run_id}
+        if self.park_after is not None:
+            configurable[PARK_AFTER] = self.park_after
+        return {"configurable": configurable, "recursion_limit": recursion_limit(runbook)}
 
     # ---- start --------------------------------------------------------------------------
 
@@ -184,6 +207,12 @@ class Runner:
                     status = self._settle(run_id, values)
                     if status.terminal and self.deps.after_run is not None:
                         self.deps.after_run(run_id)
+                    if (
+                        status is RunStatus.WAITING
+                        and self.on_park is not None
+                        and (due := self._next_due(run_id, values)) is not None
+                    ):
+                        self.on_park(run_id, due)
                     return status
             if status is not RunStatus.RUNNING:  # only this lock holder moves the run
                 with self.deps.db.begin() as conn:
@@ -215,24 +244,47 @@ class Runner:
                     session, run_id, parked, actor.SYSTEM, f"run halted: {values['halt']}"
                 )
                 return Command(goto=parked)
-            # A parked task is re-entered when a person answered one of its items, or when
-            # the database says it was running: its node consumed an answer and the process
-            # died before the node concluded or parked again.
+            # A parked task is re-entered when a person answered one of its items, when
+            # the database says it was running (its node consumed an answer and the process
+            # died before the node concluded or parked again), or when its timer is due.
             running = {
                 t.task_id
                 for t in run_store.task_executions(session, run_id=run_id)
                 if t.status == TaskStatus.RUNNING
             }
-            answered = [
-                t
-                for t in parked
-                if t in running
-                or any(
-                    i.status == ItemStatus.ANSWERED
-                    for i in item_store.open_items_for_task(session, run_id=run_id, task_id=t)
-                )
-            ]
+            now = utcnow()
+            due_by = now + timedelta(seconds=self.park_after or 0)
+            answered, overdue = [], []
+            for t in parked:
+                items = item_store.open_items_for_task(session, run_id=run_id, task_id=t)
+                overdue += [
+                    i.id
+                    for i in items
+                    if i.status == ItemStatus.PENDING and _overdue(i.due_at, now)
+                ]
+                until = values["tasks"][t].get("until")
+                if (
+                    t in running
+                    or any(i.status == ItemStatus.ANSWERED for i in items)
+                    or (until is not None and datetime.fromisoformat(until) <= due_by)
+                ):
+                    answered.append(t)
+        # A deadline passed while the run was parked: its timeout applies now.
+        if overdue and [i for i in overdue if self._expire(i, now) is not None]:
+            return self._reentry(run_id, values)
         return Command(goto=answered) if answered else None
+
+    def _next_due(self, run_id: str, values: dict[str, Any]) -> datetime | None:
+        """When a waiting run must move without anyone answering: its earliest timer or
+        item deadline (None: it waits on people only)."""
+        dues = [
+            datetime.fromisoformat(s["until"])
+            for s in values.get("tasks", {}).values()
+            if s["status"] == TaskStatus.WAITING and "until" in s
+        ]
+        with self.deps.db.read() as session:
+            deadline = timer_store.next_deadline(session, run_id=run_id)
+        return min([*dues, deadline] if deadline is not None else dues, default=None)
 
     def _withdraw(self, session: Any, run_id: str, tasks: list[str], by: str, reason: str) -> None:
         """Cancel the open items of parked tasks; their nodes then conclude as cancelled."""
@@ -403,7 +455,7 @@ class Runner:
         """Time out pending items past their due time; returns the affected run ids."""
         now = utcnow()
         with self.deps.db.read() as session:
-            overdue = [i.id for i in item_store.list_items(session) if _overdue(i.due_at, now)]
+            overdue = [i for i, due in item_store.deadlines(session) if _overdue(due, now)]
         return [run_id for i in overdue if (run_id := self._expire(i, now)) is not None]
 
     def _expire(self, item_id: str, now: datetime) -> str | None:
@@ -429,22 +481,38 @@ class Runner:
             )
             return str(item.run_id)
 
-    def recoverable(self) -> list[str]:
-        """Runs that need a push: mid-step with no live owner, or answered but not resumed."""
+    def timers(self) -> dict[str, datetime]:
+        """Runs parked on a timer (a wait, a retry's backoff) and when each is next due."""
         with self.deps.db.read() as session:
-            running = [
-                r.id for r in run_store.list_runs(session, status=RunStatus.RUNNING, limit=10_000)
+            candidates = timer_store.parked_on_actions(session)
+            versions = {
+                r: run_store.run_head(session, run_id=r).runbook_version for r in candidates
+            }
+        found: dict[str, datetime] = {}
+        for run_id, version in versions.items():
+            runbook, graph = self.graph_for(version)
+            tasks = graph.get_state(self._config(run_id, runbook)).values.get("tasks", {})
+            dues = [
+                datetime.fromisoformat(s["until"])
+                for s in tasks.values()
+                if s["status"] == TaskStatus.WAITING and "until" in s
             ]
-            waiting = {
-                r.id for r in run_store.list_runs(session, status=RunStatus.WAITING, limit=10_000)
-            }
-            answered = {
-                i.run_id
-                for i in item_store.list_items(session, status=ItemStatus.ANSWERED)
-                if i.run_id in waiting
-            }
+            if dues:
+                found[run_id] = min(dues)
+        return found
+
+    def recoverable(self, timers: Mapping[str, datetime] | None = None) -> list[str]:
+        """Runs that need a push: mid-step with no live owner, answered but not resumed, or
+        parked on a timer that is due (`timers`: what `timers()` returned, if at hand)."""
+        with self.deps.db.read() as session:
+            # Ids only, and only the runs that qualify: runs parked at gates may be many
+            # (their rows, read every sweep, grew the worker by ~5 KB per parked run).
+            running = run_store.run_ids(session, status=RunStatus.RUNNING)
+            answered = item_store.answered_waiting_runs(session)
         orphaned = [r for r in running if not self.locks.held_elsewhere(r)]
-        return sorted(set(orphaned) | answered)
+        now = utcnow()
+        due = {r for r, at in (self.timers() if timers is None else timers).items() if at <= now}
+        return sorted(set(orphaned) | answered | due)
 
     def recover(
         self, *, on_run: Callable[[str, RunStatus], None] | None = None

@@ -11,6 +11,8 @@ from typing import Annotated, NotRequired, TypedDict
 class TaskState(TypedDict):
     status: str
     choice: NotRequired[str]
+    until: NotRequired[str]
+    """A task parked on a timer (a wait, a retry's backoff): ISO time it is due again."""
 
 
 def merge_tasks(left: dict[str, TaskState], right: dict[str, TaskState]) -> dict[str, TaskState]:

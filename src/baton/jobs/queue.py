@@ -4,12 +4,19 @@ A job's `lock` is the run id, so two workers never advance one run at once (and 
 advisory lock stands behind that); its `queueing_lock` is the run id too, so a run already
 waiting in the queue is not queued twice. A run submitted while its job is running gets one
 more job, which waits for the lock: no answer is left unread.
+
+A timer (a parked wait, a retry's backoff, an item deadline) is an advance deferred with
+`schedule_at` (`schedule`). Its queueing lock names the due time, so it neither blocks nor
+swallows the run's ordinary advances, and its priority is below theirs: procrastinate does
+not start a job while an earlier job of the same lock waits, scheduled or not, unless
+that one's priority is lower.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -24,6 +31,8 @@ log = logging.getLogger("baton.jobs")
 QUEUE = "runs"
 ADVANCE = "baton.advance_run"
 SWEEP = "baton.sweep"
+TIMER_PRIORITY = -1
+"""Below an ordinary advance's 0: a timer waiting for its time never holds one back."""
 RETRY_STALLED = "baton.retry_stalled"
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('baton:job-schema', 0))"
 
@@ -77,6 +86,22 @@ class RunQueue:
         options: dict[str, Any] = {"lock": run_id, "queueing_lock": run_id, "queue": QUEUE}
         if delay_seconds:
             options["schedule_in"] = {"seconds": delay_seconds}
+        try:
+            self.app.configure_task(ADVANCE, **options).defer(run_id=run_id)
+        except AlreadyEnqueued:
+            return False
+        return True
+
+    def schedule(self, run_id: str, at: datetime) -> bool:
+        """Queue an advance of `run_id` for `at`; False if that one is queued already."""
+        self.start()
+        options: dict[str, Any] = {
+            "lock": run_id,
+            "queueing_lock": f"{run_id}@{at.isoformat()}",
+            "queue": QUEUE,
+            "priority": TIMER_PRIORITY,
+            "schedule_at": at,
+        }
         try:
             self.app.configure_task(ADVANCE, **options).defer(run_id=run_id)
         except AlreadyEnqueued:

@@ -5,7 +5,10 @@ dies mid-step leaves nothing held: its connection ends, PostgreSQL drops the loc
 stalled-job sweep (`retry_stalled`) hands the job to another worker, which resumes the run
 from its checkpoint without repeating a completed effect (ADR 0002). Timers are scheduled
 jobs, not sleeping processes: the sweep (overdue items, orphaned runs, checkpoint signing)
-is a periodic job every worker offers and exactly one runs per tick.
+is a periodic job every worker offers and exactly one runs per tick. A run parked on a wait
+or a retry's backoff, or waiting on an item with a deadline, gets an advance scheduled for
+that time (`RunQueue.schedule`); the sweep schedules them again in case a worker died
+between parking a run and deferring its timer.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import psycopg
 import sqlalchemy.exc
@@ -46,6 +50,7 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
     settings = runtime.settings
     app = App(connector=PsycopgConnector(conninfo=settings.postgres_conninfo))
     runner = runtime.runner
+    runner.schedule_timers(settings.timer_park_seconds, queue.schedule)
 
     # A database that is briefly unreachable (restart, failover, a killed connection) ends
     # the job and queues the run again a little later. Not procrastinate's own retry: it
@@ -70,9 +75,15 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
     @app.periodic(cron=_every(settings.serve_recover_seconds), periodic_id="sweep")
     @app.task(name=SWEEP, queue=QUEUE, queueing_lock=SWEEP)
     def sweep(timestamp: int) -> None:
-        """Expire overdue items, queue runs nobody is advancing, sign the audit log."""
-        for run_id in sorted(set(runner.expire_overdue()) | set(runner.recoverable())):
+        """Expire overdue items, queue runs nobody is advancing, schedule parked timers,
+        sign the audit log."""
+        timers = runner.timers()
+        for run_id in sorted(set(runner.expire_overdue()) | set(runner.recoverable(timers))):
             queue.submit(run_id)
+        now = datetime.now(UTC)
+        for run_id, at in timers.items():
+            if at > now:
+                queue.schedule(run_id, at)
         runtime.sign_checkpoint()
 
     @app.periodic(cron=_every(settings.worker_stall_seconds), periodic_id="stalled")

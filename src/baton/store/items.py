@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baton.domain.answer import Settled
-from baton.domain.status import ItemKind, ItemStatus
+from baton.domain.status import ItemKind, ItemStatus, RunStatus
 from baton.errors import NotFound
 from baton.store import sql
-from baton.store.models import DecisionRow, PendingItemRow, utcnow
+from baton.store.models import DecisionRow, PendingItemRow, RunRow, utcnow
 
 
 def item_id_for(run_id: str, task_id: str, stage: str = "") -> str:
@@ -77,6 +77,27 @@ def list_items(
     if run_id:
         query = query.where(PendingItemRow.run_id == run_id)
     return list(session.scalars(query))
+
+
+def deadlines(session: Session) -> list[tuple[str, datetime]]:
+    """(id, due time) of the pending items that have one (gates without a deadline, however
+    many are parked, are not read)."""
+    query = (
+        select(PendingItemRow.id, PendingItemRow.due_at)
+        .where(PendingItemRow.status == ItemStatus.PENDING, PendingItemRow.due_at.is_not(None))
+        .order_by(PendingItemRow.created_at)
+    )
+    return [(item_id, due) for item_id, due in session.execute(query) if due is not None]
+
+
+def answered_waiting_runs(session: Session) -> set[str]:
+    """Waiting runs with an answered item their task has not consumed yet."""
+    query = (
+        select(PendingItemRow.run_id)
+        .join(RunRow, RunRow.id == PendingItemRow.run_id)
+        .where(PendingItemRow.status == ItemStatus.ANSWERED, RunRow.status == RunStatus.WAITING)
+    )
+    return set(session.scalars(query))
 
 
 def decisions(session: Session, *, item_id: str) -> list[DecisionRow]:

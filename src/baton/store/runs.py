@@ -186,6 +186,11 @@ def list_runs(session: Session, *, status: str | None = None, limit: int = 50) -
     return list(session.scalars(query))
 
 
+def run_ids(session: Session, *, status: str) -> list[str]:
+    """The ids of every run in `status` (ids only: the sweep reads them all, however many)."""
+    return list(session.scalars(select(RunRow.id).where(RunRow.status == status)))
+
+
 def set_run_status(
     session: Session | sql.Conn,
     *,

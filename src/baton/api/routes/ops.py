@@ -40,14 +40,20 @@ def readyz(svc: ServicesDep) -> JSONResponse:
         )
     worker = svc.worker
     checks["workers"] = "ok" if worker.alive else "stopped"
-    checks["backlog"] = worker.backlog()
-    if svc.settings.on_postgres:  # runs advance in `baton worker`s: say whether any lives
-        checks["workers_seen"] = _workers_seen(svc)
-        if not checks["workers_seen"]:
-            checks["workers_note"] = (
-                f"no baton worker has beaten in {svc.settings.worker_stall_seconds:.0f} s: "
-                "alerts and answers are taken, runs wait in the queue"
-            )
+    # The queue and the heartbeats live in the database (on PostgreSQL): a database that
+    # is down makes the probe answer 503 and say so, not fail with a 500.
+    if checks["database"] == "ok":
+        try:
+            checks["backlog"] = worker.backlog()
+            if svc.settings.on_postgres:  # runs advance in `baton worker`s: does any live?
+                checks["workers_seen"] = _workers_seen(svc)
+                if not checks["workers_seen"]:
+                    checks["workers_note"] = (
+                        f"no baton worker has beaten in {svc.settings.worker_stall_seconds:.0f}"
+                        " s: alerts and answers are taken, runs wait in the queue"
+                    )
+        except Exception as exc:  # gone between the checks
+            checks["database"] = f"cannot read: {type(exc).__name__}: {exc}"
     if worker.sweep_error:
         checks["sweep"] = f"failing: {worker.sweep_error}"
     elif worker.last_sweep is not None:

@@ -1,7 +1,10 @@
 """A durable delay: the due time is fixed by the ledger's intent, not by when we resume.
 
 After a crash the wait is re-run (it is idempotent) with the same `intent_at`, so it sleeps
-only what is left of the original delay, or not at all if the due time has passed.
+only what is left of the original delay, or not at all if the due time has passed. A
+runner with a scheduler (`baton serve`, `baton worker`) does not let it sleep at all when
+the due time is further away than its threshold: the task parks until `due_at` and the run
+is advanced again then (`graph.actions.perform`), so no worker slot is held by a timer.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from baton.tools.executors.base import ExecutionContext, now_utc, require_params
 
 
 class WaitExecutor:
-    """Executor `wait`: sleep until `intent_at + seconds`, honouring the task timeout."""
+    """Executor `wait`: until `intent_at + seconds`, or time out at `intent_at + timeout`."""
 
     name = "wait"
     params_model: type[BaseModel] = WaitParams
@@ -40,22 +43,27 @@ class WaitExecutor:
     def describe(self, params: BaseModel) -> dict[str, Any]:
         return {"seconds": require_params(params, WaitParams).seconds}
 
+    def due_at(self, params: BaseModel, ctx: ExecutionContext) -> datetime:
+        """When `execute` returns without sleeping: the due time, or the timeout if sooner."""
+        p = require_params(params, WaitParams)
+        seconds = p.seconds if ctx.timeout is None else min(p.seconds, ctx.timeout)
+        return ctx.intent_at + timedelta(seconds=seconds)
+
     def execute(self, params: BaseModel, ctx: ExecutionContext) -> ActionResult:
         p = require_params(params, WaitParams)
         due_at = ctx.intent_at + timedelta(seconds=p.seconds)
         due = due_at.isoformat()
-        remaining = max((due_at - self._clock()).total_seconds(), 0.0)
+        remaining = max((self.due_at(params, ctx) - self._clock()).total_seconds(), 0.0)
         invocation = {"seconds": p.seconds, "due_at": due, "timeout": ctx.timeout}
-        if ctx.timeout is not None and remaining > ctx.timeout:
-            self._sleep(ctx.timeout)
+        if remaining > 0:
+            self._sleep(remaining)
+        if ctx.timeout is not None and p.seconds > ctx.timeout:
             return ActionResult(
                 status=ResultStatus.TIMEOUT,
-                data={"due_at": due, "waited_seconds": ctx.timeout},
+                data={"due_at": due, "waited_seconds": remaining},
                 error=f"timed out after {ctx.timeout:g}s; due at {due}",
                 invocation=invocation,
             )
-        if remaining > 0:
-            self._sleep(remaining)
         return ActionResult(
             status=ResultStatus.SUCCEEDED,
             data={"due_at": due, "waited_seconds": remaining},
