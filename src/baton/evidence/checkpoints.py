@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from baton.domain import merkle
 from baton.errors import InputError
 from baton.evidence.keys import Signer, verify_signature
-from baton.store import audit
+from baton.store import audit, sql
 from baton.store.db import Database
 from baton.store.models import utcnow
 
@@ -30,7 +29,7 @@ def message(tree_size: int, root: str, at: str) -> bytes:
     return f"{MESSAGE_PREFIX}\n{tree_size}\n{root}\n{at}\n".encode()
 
 
-def sign(session: Any, signer: Signer) -> audit.Checkpoint | None:
+def sign(session: sql.Tx, signer: Signer) -> audit.Checkpoint | None:
     """Sign the log as it stands (in the caller's write transaction); None if it is empty."""
     entries = audit.hashes(session)
     if not entries:
@@ -87,7 +86,7 @@ class Report:
 
 
 def check(
-    session: Any, key: Ed25519PublicKey | None, anchor: audit.Checkpoint | None = None
+    session: sql.Tx, key: Ed25519PublicKey | None, anchor: audit.Checkpoint | None = None
 ) -> Report:
     """Walk the chain, then hold it against the latest signed checkpoint, and against an
     `anchor` kept outside the database (`baton audit checkpoint --out`), if given.
@@ -132,7 +131,7 @@ def check(
 
 
 def _against(
-    session: Any,
+    session: sql.Tx,
     chain: audit.Verdict,
     checkpoint: audit.Checkpoint,
     key: Ed25519PublicKey,

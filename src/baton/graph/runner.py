@@ -118,7 +118,7 @@ class Runner:
 
     def create_in(
         self,
-        session: Session | sql.Conn,
+        session: sql.Tx,
         loaded: LoadedRunbook,
         incident: Incident,
         *,
@@ -286,7 +286,9 @@ class Runner:
             deadline = timer_store.next_deadline(session, run_id=run_id)
         return min([*dues, deadline] if deadline is not None else dues, default=None)
 
-    def _withdraw(self, session: Any, run_id: str, tasks: list[str], by: str, reason: str) -> None:
+    def _withdraw(
+        self, session: Session, run_id: str, tasks: list[str], by: str, reason: str
+    ) -> None:
         """Cancel the open items of parked tasks; their nodes then conclude as cancelled."""
         for task_id in tasks:
             for item in item_store.open_items_for_task(session, run_id=run_id, task_id=task_id):

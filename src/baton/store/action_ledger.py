@@ -72,14 +72,14 @@ def _entry(conn: sql.Conn, values: dict[str, Any]) -> ActionEntry:
     return ActionEntry(**values)
 
 
-def latest_entry(session: Session | sql.Conn, *, run_id: str, task_id: str) -> ActionEntry | None:
+def latest_entry(session: sql.Tx, *, run_id: str, task_id: str) -> ActionEntry | None:
     conn = sql.connection(session)
     row = sql.first(conn, _LATEST, {"run_id": run_id, "task_id": task_id})
     return _entry(conn, row) if row else None
 
 
 def record_intent(
-    session: Session | sql.Conn,
+    session: sql.Tx,
     *,
     run_id: str,
     task_id: str,
@@ -96,7 +96,7 @@ def record_intent(
 
 
 def open_first(
-    session: Session | sql.Conn,
+    session: sql.Tx,
     *,
     run_id: str,
     task_id: str,
@@ -160,7 +160,7 @@ def _intent(
 
 
 def record_result(
-    session: Session | sql.Conn,
+    session: sql.Tx,
     *,
     entry: ActionEntry,
     result: dict[str, Any],
@@ -188,7 +188,7 @@ def record_result(
         raise LookupError(f"no ledger intent {key}")
 
 
-def note_reexecution(session: Session | sql.Conn, *, entry: ActionEntry) -> None:
+def note_reexecution(session: sql.Tx, *, entry: ActionEntry) -> None:
     """An in-doubt idempotent intent is being run again under the same key."""
     sql.execute(
         sql.connection(session),

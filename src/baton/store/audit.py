@@ -158,7 +158,7 @@ _BLOB = (
 
 
 def append(
-    session: Any,
+    session: sql.Tx,
     *,
     actor: str,
     kind: str,
@@ -340,7 +340,7 @@ def _event(conn: sql.Conn, row: Mapping[str, Any]) -> AuditEvent:
 
 
 def events(
-    session: Any, *, run_id: str | None = None, after: int = 0, limit: int | None = None
+    session: sql.Tx, *, run_id: str | None = None, after: int = 0, limit: int | None = None
 ) -> Iterator[AuditEvent]:
     """Events in `seq` order, optionally of one run, streamed in batches."""
     conn = sql.connection(session)
@@ -363,7 +363,7 @@ def events(
         after = rows[-1]["seq"]
 
 
-def blob(session: Any, ref: str) -> str | None:
+def blob(session: sql.Tx, ref: str) -> str | None:
     row = sql.first(
         sql.connection(session), "SELECT body FROM audit_blobs WHERE digest = :d", {"d": ref}
     )
@@ -399,7 +399,7 @@ def _stored_time(value: Any) -> str:
     return rfc3339(at.replace(tzinfo=UTC) if at.tzinfo is None else at)
 
 
-def verify(session: Any) -> Verdict:
+def verify(session: sql.Tx) -> Verdict:
     """Recompute every link from the stored fields; name the first one that does not hold.
 
     Reads rows as the database holds them: on SQLite the payload column already is the
@@ -446,7 +446,7 @@ def verify(session: Any) -> Verdict:
     return Verdict(True, count, prev)
 
 
-def hashes(session: Any, *, upto: int | None = None) -> list[bytes]:
+def hashes(session: sql.Tx, *, upto: int | None = None) -> list[bytes]:
     """The chain hashes (32 bytes each) of events 1..upto, in order: the Merkle entries."""
     conn = sql.driver(sql.connection(session))
     query = "SELECT hash FROM audit_events WHERE seq <= :upto ORDER BY seq"
@@ -463,7 +463,7 @@ class Checkpoint:
     signature: str
 
 
-def add_checkpoint(session: Any, checkpoint: Checkpoint) -> None:
+def add_checkpoint(session: sql.Tx, checkpoint: Checkpoint) -> None:
     sql.execute(
         sql.connection(session),
         "INSERT INTO audit_checkpoints (tree_size, root, at, key_id, signature)"
@@ -473,7 +473,7 @@ def add_checkpoint(session: Any, checkpoint: Checkpoint) -> None:
     )
 
 
-def latest_checkpoint(session: Any) -> Checkpoint | None:
+def latest_checkpoint(session: sql.Tx) -> Checkpoint | None:
     row = sql.first(
         sql.connection(session),
         "SELECT tree_size, root, at, key_id, signature FROM audit_checkpoints"
@@ -483,7 +483,7 @@ def latest_checkpoint(session: Any) -> Checkpoint | None:
     return Checkpoint(**row) if row else None
 
 
-def head_seq(session: Any) -> int:
+def head_seq(session: sql.Tx) -> int:
     """The sequence number of the newest event (0 for an empty trail)."""
     row = sql.first(sql.connection(session), _HEAD, {})
     return int(row["seq"]) if row else 0

@@ -124,7 +124,14 @@ def _foreign_keys_off(conn: Connection) -> Iterator[None]:
 
 
 class Database:
-    """The app database: short read sessions and one-transaction units of work."""
+    """The app database, and the one way to open a transaction on it.
+
+    `read()` (a consistent snapshot) and `write()` (a unit of work: commit or roll back)
+    yield an ORM session; `begin()` (a write for the per-task hot path) and `peek()`
+    (single-statement reads) yield a Core connection. Whichever opened it, the store's
+    functions take it as a `sql.Tx`; the four differ in cost, never in what a caller may
+    do with the store.
+    """
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ from baton.store.models import (
 
 
 def save_state(
-    session: Session | sql.Conn,
+    session: sql.Tx,
     *,
     incident_id: str,
     team: str | None,

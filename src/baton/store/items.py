@@ -150,7 +150,7 @@ def open_items_for_task(session: Session, *, run_id: str, task_id: str) -> list[
     return list(session.scalars(query))
 
 
-def answered(session: Session | sql.Conn, *, run_id: str) -> list[tuple[str, str, bool]]:
+def answered(session: sql.Tx, *, run_id: str) -> list[tuple[str, str, bool]]:
     """(item id, task id, expired) of the run's items answered but not yet applied."""
     conn = sql.connection(session)
     rows = sql.execute(
@@ -165,7 +165,7 @@ def answered(session: Session | sql.Conn, *, run_id: str) -> list[tuple[str, str
     ]
 
 
-def mark(session: Session | sql.Conn, *, item_id: str, status: ItemStatus) -> None:
+def mark(session: sql.Tx, *, item_id: str, status: ItemStatus) -> None:
     sql.execute(
         sql.connection(session),
         "UPDATE pending_items SET status = :status WHERE id = :id",

@@ -20,7 +20,7 @@ from baton.store.models import (
 
 
 def save_runbook_version(
-    session: Session | sql.Conn,
+    session: sql.Tx,
     *,
     version: str,
     runbook_id: str,
@@ -53,7 +53,7 @@ def get_runbook_canonical(session: Session, *, version: str) -> str:
     return row.canonical
 
 
-def save_incident(session: Session | sql.Conn, *, incident_id: str, body: dict[str, Any]) -> None:
+def save_incident(session: sql.Tx, *, incident_id: str, body: dict[str, Any]) -> None:
     """Store an incident unless one with this id exists (a second run reuses it)."""
     conn = sql.connection(session)
     sql.execute(
@@ -79,7 +79,7 @@ def get_incident(session: Session, *, incident_id: str) -> IncidentRow:
 
 
 def create_run(
-    session: Session | sql.Conn,
+    session: sql.Tx,
     *,
     run_id: str,
     runbook_id: str,
@@ -192,7 +192,7 @@ def run_ids(session: Session, *, status: str) -> list[str]:
 
 
 def set_run_status(
-    session: Session | sql.Conn,
+    session: sql.Tx,
     *,
     run_id: str,
     status: RunStatus,
@@ -230,7 +230,7 @@ class RunHead(NamedTuple):
     cancel_requested_by: str | None
 
 
-def run_head(session: Session | sql.Conn, *, run_id: str) -> RunHead:
+def run_head(session: sql.Tx, *, run_id: str) -> RunHead:
     """What the runner needs of a run on every advance, cheaply; NotFound if none."""
     row = sql.first(
         sql.connection(session),
@@ -248,7 +248,7 @@ def task_executions(session: Session, *, run_id: str) -> list[TaskExecutionRow]:
     return list(session.scalars(query))
 
 
-def unfinished_tasks(session: Session | sql.Conn, *, run_id: str) -> list[str]:
+def unfinished_tasks(session: sql.Tx, *, run_id: str) -> list[str]:
     """Ids of the run's tasks that are not in a terminal state."""
     conn = sql.connection(session)
     rows = sql.execute(
@@ -283,7 +283,7 @@ _FINISH = (
 
 
 def transition_task(
-    session: Session | sql.Conn,
+    session: sql.Tx,
     *,
     run_id: str,
     task_id: str,
@@ -345,7 +345,7 @@ def transition_task(
 
 
 def add_event(
-    session: Session | sql.Conn,
+    session: sql.Tx,
     *,
     run_id: str,
     kind: str,
@@ -367,6 +367,6 @@ def add_event(
     )
 
 
-def timeline(session: Session | sql.Conn, *, run_id: str) -> list[audit.AuditEvent]:
+def timeline(session: sql.Tx, *, run_id: str) -> list[audit.AuditEvent]:
     """The run's audit events in order."""
     return list(audit.events(session, run_id=run_id))

@@ -113,6 +113,13 @@ class PgRaw(Raw):
 
 
 Conn = Connection | Raw
+"""A Core-level transaction: `Database.begin()` (hot path) or `Database.peek()`."""
+
+Tx = Session | Connection | Raw
+"""Any open transaction of the store, whichever `Database` method opened it: `read()` and
+`write()` give an ORM `Session`, `begin()` and `peek()` a `Conn`. A store function that
+reads or writes with literal SQL takes a `Tx` and works in all of them (`connection(tx)`);
+one that needs the ORM's identity map takes a `Session`."""
 
 
 def driver(conn: Conn) -> Conn:
@@ -122,8 +129,9 @@ def driver(conn: Conn) -> Conn:
     return conn
 
 
-def connection(session: Session | Connection | Raw) -> Conn:
-    return session.connection() if isinstance(session, Session) else session
+def connection(tx: Tx) -> Conn:
+    """The Core connection of `tx` (a session's own, inside its transaction)."""
+    return tx.connection() if isinstance(tx, Session) else tx
 
 
 @cache

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from baton.store import sql
 
 _PARKED = (
@@ -26,7 +24,7 @@ _NEXT_DEADLINE = (
 )
 
 
-def parked_on_actions(session: Session | sql.Conn) -> list[str]:
+def parked_on_actions(session: sql.Tx) -> list[str]:
     """Waiting runs with an action task waiting after its ledger entry: those parked on a
     timer, and those whose failed or in-doubt action waits on a person (few either way;
     runs at gates are not among them)."""
@@ -34,7 +32,7 @@ def parked_on_actions(session: Session | sql.Conn) -> list[str]:
     return sorted(row["run_id"] for row in sql.rows(conn, _PARKED, {}))
 
 
-def next_deadline(session: Session | sql.Conn, *, run_id: str) -> datetime | None:
+def next_deadline(session: sql.Tx, *, run_id: str) -> datetime | None:
     """The earliest due time of the run's pending items, if any has one."""
     conn = sql.connection(session)
     row = sql.first(conn, _NEXT_DEADLINE, {"run_id": run_id})

@@ -24,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from baton import parts
 from baton.api.deps import Services, ServicesDep, visible_incident, visible_run
@@ -310,7 +311,7 @@ def inbox(request: Request, svc: ServicesDep, ident: PageIdentity) -> HTMLRespon
     return render(request, "inbox.html", ident, mine=mine, others=others)
 
 
-def _incident_of_run(session: Any, run_id: str) -> dict[str, Any]:
+def _incident_of_run(session: Session, run_id: str) -> dict[str, Any]:
     run = run_store.get_run(session, run_id=run_id)
     row, state = incident_store.get(session, incident_id=run.incident_id)
     return incident_json(row, state)
