@@ -17,6 +17,7 @@ from baton.evidence.keys import Signer, init_keys
 from baton.runbooks.loader import LoadedRunbook, parse_runbook
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
+from baton.store.db import Database, create_db_engine, init_schema
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -55,6 +56,16 @@ def pg() -> Iterator[Any]:
 
     with postgres.cluster() as running:
         yield running
+
+
+@pytest.fixture
+def pg_store(pg: Any) -> Iterator[Database]:
+    """The store, migrated, on a fresh database of the session's PostgreSQL server."""
+    engine = create_db_engine(pg.database())
+    init_schema(engine)
+    database = Database(engine)
+    yield database
+    database.close()
 
 
 @pytest.fixture

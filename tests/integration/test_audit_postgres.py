@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from baton.store import audit
-from baton.store.db import Database, create_db_engine, init_schema
+from baton.store.db import Database
 from tests.integration import postgres
 
 pytestmark = [pytest.mark.integration, postgres.needed]
 
 
 @pytest.fixture
-def db(pg: postgres.Cluster) -> Iterator[Database]:
-    engine = create_db_engine(pg.database())
-    init_schema(engine)
-    database = Database(engine)
-    yield database
-    database.close()
+def db(pg_store: Database) -> Database:
+    return pg_store
 
 
 def append(db: Database, n: int, run: str = "run_pg") -> None:

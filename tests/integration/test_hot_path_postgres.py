@@ -4,7 +4,6 @@ the audit append on the server, the fence, and a pooled connection found dead.""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -14,7 +13,7 @@ from baton.domain.status import TaskStatus
 from baton.errors import Fenced
 from baton.store import audit, sql
 from baton.store import runs as run_store
-from baton.store.db import Database, create_db_engine, init_schema
+from baton.store.db import Database
 from baton.store.locks import FENCE
 from tests.integration import postgres
 
@@ -22,12 +21,8 @@ pytestmark = [pytest.mark.integration, postgres.needed]
 
 
 @pytest.fixture
-def db(pg: postgres.Cluster) -> Iterator[Database]:
-    engine = create_db_engine(pg.database())
-    init_schema(engine)
-    database = Database(engine)
-    yield database
-    database.close()
+def db(pg_store: Database) -> Database:
+    return pg_store
 
 
 def make_run(db: Database, run_id: str, tasks: int = 1) -> None:

@@ -107,12 +107,11 @@ def _canonical(
     status: str | None,
     payload_text: str,
 ) -> str:
-    s = _string
-    return (
-        f'{{"actor":{s(actor)},"at":"{at}","kind":{s(kind)},"payload":{payload_text},'
-        f'"seq":{seq},"status":{s(status)},"subjects":{{"incident":{s(incident)},'
-        f'"item":{s(item)},"pattern":{s(pattern)},"run":{s(run)},"task":{s(task)}}}}}'
+    """The event's canonical JSON (keys sorted, compact), as `canonical_json` would give it."""
+    head, tail = _around_seq(
+        at, actor, kind, incident, item, pattern, run, task, status, payload_text
     )
+    return f"{head}{seq}{tail}"
 
 
 def _around_seq(
@@ -127,8 +126,8 @@ def _around_seq(
     status: str | None,
     payload_text: str,
 ) -> tuple[str, str]:
-    """`_canonical` before and after the sequence number (PostgreSQL hashes on the server,
-    where the number is taken; tested equal)."""
+    """The canonical JSON before and after the sequence number: PostgreSQL hashes on the
+    server, where the number is taken (`baton_audit_append`), SQLite in `_canonical`."""
     s = _string
     return (
         f'{{"actor":{s(actor)},"at":"{at}","kind":{s(kind)},"payload":{payload_text},"seq":',
