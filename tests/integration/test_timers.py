@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,7 +94,8 @@ def test_a_wait_parks_the_run_and_the_timer_finishes_it_when_due(
             for e in run_store.timeline(s, run_id=run_id)
             if e.subjects.get("task") == "pause" and e.status == "waiting"
         ]
-    assert parked == [{"until": due.isoformat(), "reason": "wait due"}]
+    said = f"waiting until {due.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    assert parked == [{"until": due.isoformat(), "reason": said}]
     assert rt.runner.timers() == {run_id: due}
 
     worker.start()  # its first sweep finds the parked run; its timer thread advances it

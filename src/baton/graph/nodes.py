@@ -19,7 +19,7 @@ reports `waiting` with `until`, and the runner re-enters it once that time has c
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -91,6 +91,7 @@ def _park(
 ) -> dict[str, Any]:
     """Park a task on a timer: waiting until `until`, said in its timeline (once)."""
     due = until.isoformat()
+    said = f"{reason} until {until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
     with deps.db.begin() as conn:
         run_store.transition_task(
             conn,
@@ -98,7 +99,7 @@ def _park(
             task_id=task_id,
             status=TaskStatus.WAITING,
             actor=actor.SYSTEM,
-            detail={"until": due, "reason": reason},
+            detail={"until": due, "reason": said},
         )
     entry: TaskState = {"status": TaskStatus.WAITING.value, "until": due}
     return {"tasks": {task_id: entry}}
@@ -238,7 +239,7 @@ def action_node(
             woken="until" in state.get("tasks", {}).get(task.id, {}),
         )
         if outcome.until is not None:
-            why = "retry backoff" if outcome.result is not None else f"{task.executor} due"
+            why = "backing off before a retry" if outcome.result is not None else "waiting"
             return _park(deps, run_id, task.id, outcome.until, why)
         if outcome.ok:
             return _update(task.id, TaskStatus.SUCCEEDED)
