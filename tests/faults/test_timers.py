@@ -30,12 +30,12 @@ def conninfo(estate: Estate) -> str:
 
 
 def timer_jobs(estate: Estate, run_id: str) -> list[dict[str, Any]]:
-    """The run's advances that were deferred for a time (what procrastinate holds)."""
+    """The run's wake-ups deferred for a time (what procrastinate holds)."""
     with psycopg.connect(conninfo(estate)) as conn:
         rows = conn.execute(
             "SELECT id, status, lock, queueing_lock, priority, scheduled_at"
             " FROM procrastinate_jobs WHERE args->>'run_id' = %s AND scheduled_at IS NOT NULL"
-            " ORDER BY id",
+            " AND task_name = 'baton.wake_run' ORDER BY id",
             (run_id,),
         ).fetchall()
     names = ("id", "status", "lock", "queueing_lock", "priority", "scheduled_at")
@@ -96,7 +96,7 @@ def test_a_parked_wait_is_a_scheduled_job_that_one_of_two_workers_runs_when_due(
         # The advance for the due time is a job, scheduled; nobody holds the run meanwhile.
         (job,) = [j for j in timer_jobs(estate, run_id) if j["status"] == "todo"]
         assert job["scheduled_at"] == due
-        assert job["lock"] == run_id and job["priority"] < 0
+        assert job["lock"] is None  # a wake-up holds no lock: a sooner advance never waits on it
         with psycopg.connect(conninfo(estate)) as conn:
             doing = conn.execute(
                 "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'"
@@ -161,4 +161,53 @@ def test_a_retry_backoff_is_a_scheduled_advance(estate: Estate, tmp_path: Path) 
         ]
         assert len(started) == 2
         assert started[1] >= job["scheduled_at"] - timedelta(seconds=1)
+        chain_valid(alice)
+
+
+def test_a_sooner_timer_is_not_held_behind_a_later_one(estate: Estate, tmp_path: Path) -> None:
+    """Must hold: a run parked on a one-hour wait that, after an answer, also parks on a
+    3 s wait is woken at 3 s, not behind the hour (wake-ups hold no lock, so no job of the
+    run can queue behind one scheduled later)."""
+    estate.home.env["BATON_SERVE_RECOVER_SECONDS"] = "300"  # only the timers wake the run
+    effect = [PY, "-c", APPEND, str(tmp_path / "effects"), "soon"]
+    (estate.home.path / "runbooks" / "web-restart.yaml").write_text(f"""\
+id: web-restart
+title: A long wait beside a gate and a short wait
+owner: payments
+tasks:
+  - id: long
+    type: action
+    title: Long
+    executor: wait
+    params: {{seconds: 3600}}
+  - id: approve
+    type: approval
+    approvers: [sre]
+    title: Go?
+  - id: short
+    type: action
+    title: Short
+    needs: [approve]
+    executor: wait
+    params: {{seconds: 3}}
+  - id: soon
+    type: action
+    title: Soon
+    needs: [short]
+    executor: command
+    params: {{argv: {json.dumps(effect)}}}
+""")
+    estate.server()
+    estate.worker("w1")
+    with estate.client("alice") as alice, estate.client("bob") as bob:
+        run_id = estate.declare(alice)
+        wait_for(lambda: len(timer_jobs(estate, run_id)) == 1, timeout=60, what="the long wait")
+        (item,) = alice.get("/v1/items", params={"run": run_id}).json()["items"]
+        answer = bob.post(f"/v1/items/{item['id']}/decision", json={"verdict": "approve"})
+        assert answer.status_code == 200, answer.text
+        wait_for(lambda: len(timer_jobs(estate, run_id)) == 2, timeout=60, what="the short wait")
+        wait_for(lambda: (tmp_path / "effects").exists(), timeout=45, what="the short wait to wake")
+        assert lines(tmp_path / "effects") == ["soon"]
+        tasks = {t["id"]: t["status"] for t in run_of(alice, run_id)["tasks"]}
+        assert tasks["long"] == "waiting" and tasks["soon"] == "succeeded", tasks
         chain_valid(alice)

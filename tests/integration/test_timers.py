@@ -20,6 +20,7 @@ from baton.domain.status import RunStatus
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import action_ledger
+from baton.store import items as item_store
 from baton.store import runs as run_store
 from baton.store.models import utcnow
 from tests.conftest import runbook, wait_for
@@ -111,6 +112,28 @@ def test_a_wait_parks_the_run_and_the_timer_finishes_it_when_due(
     assert pause.result["data"]["waited_seconds"] <= 1  # woken at its due time, not slept
     assert pause.completed_at is not None and pause.completed_at >= due
     assert rt.runner.timers() == {}
+
+
+def test_a_wait_declared_not_idempotent_still_wakes_and_completes(
+    parking: tuple[Runtime, RunWorker], incident: Incident
+) -> None:
+    """A parked wait's open intent is the wait, not a crash: even a wait a runbook declares
+    `idempotent: false` completes when due instead of becoming a person's task."""
+    rt, worker = parking
+    rb = runbook("""
+        id: pause
+        title: Wait
+        owner: sre
+        tasks:
+          - {id: pause, type: action, title: Pause, executor: wait, idempotent: false,
+              params: {seconds: 2}}
+    """)
+    run_id = rt.runner.create(rb, incident, requested_by=REQ)
+    assert rt.runner.advance(run_id) is RunStatus.WAITING
+    worker.start()
+    wait_for(lambda: run_status(rt, run_id) == "succeeded", timeout=20, what="the run")
+    with rt.db.read() as s:
+        assert item_store.open_items_for_task(s, run_id=run_id, task_id="pause") == []
 
 
 def test_a_retry_backoff_parks_and_the_next_attempt_runs_after_it(

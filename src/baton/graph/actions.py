@@ -177,12 +177,14 @@ def perform(
             failed_at = last.completed_at or utcnow()
             if (until := _backoff(deps, park_after, last.attempt, failed_at)) is not None:
                 return Performed(result, last.attempt, until=until)
-        elif not idempotent:
-            return Performed(None, last.attempt, in_doubt=True)
+        # An open intent of a timer is the parked wait itself (even one a runbook declared
+        # not idempotent), not a crash: it parks again, or completes once it is due.
         elif (until := parked(last)) is not None:
             return Performed(None, last.attempt, until=until)
         elif woken and timed is not None:
             entry = last  # the parked wait, now due: it completes under its own key
+        elif not idempotent:
+            return Performed(None, last.attempt, in_doubt=True)
         else:
             with deps.db.begin() as session:
                 action_ledger.note_reexecution(session, entry=last)

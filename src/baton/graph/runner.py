@@ -14,6 +14,7 @@ are overdue, so nothing sleeps and nothing waits for a sweep.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from baton.store import runs as run_store
 from baton.store import timers as timer_store
 from baton.store.locks import RunLock
 from baton.store.models import utcnow
+
+log = logging.getLogger("baton.runner")
 
 
 @dataclass(frozen=True)
@@ -492,8 +495,12 @@ class Runner:
             }
         found: dict[str, datetime] = {}
         for run_id, version in versions.items():
-            runbook, graph = self.graph_for(version)
-            tasks = graph.get_state(self._config(run_id, runbook)).values.get("tasks", {})
+            try:
+                runbook, graph = self.graph_for(version)
+                tasks = graph.get_state(self._config(run_id, runbook)).values.get("tasks", {})
+            except Exception:  # one run that cannot be read must not stop every run's sweep
+                log.exception("run %s: its timers cannot be read; skipped", run_id)
+                continue
             dues = [
                 datetime.fromisoformat(s["until"])
                 for s in tasks.values()

@@ -5,11 +5,12 @@ advisory lock stands behind that); its `queueing_lock` is the run id too, so a r
 waiting in the queue is not queued twice. A run submitted while its job is running gets one
 more job, which waits for the lock: no answer is left unread.
 
-A timer (a parked wait, a retry's backoff, an item deadline) is an advance deferred with
-`schedule_at` (`schedule`). Its queueing lock names the due time, so it neither blocks nor
-swallows the run's ordinary advances, and its priority is below theirs: procrastinate does
-not start a job while an earlier job of the same lock waits, scheduled or not, unless
-that one's priority is lower.
+A timer (a parked wait, a retry's backoff, an item deadline) is a wake-up job deferred
+with `schedule_at` (`schedule`) whose only work is to queue the run's advance. It holds no
+lock: procrastinate does not start a job while an earlier job of the same lock waits,
+scheduled for later or not, so a timer holding the run's lock would keep every sooner
+advance (another timer, an answer) waiting until its own time. Its queueing lock names the
+due time, so the same timer is deferred once however often the sweep offers it.
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ log = logging.getLogger("baton.jobs")
 QUEUE = "runs"
 ADVANCE = "baton.advance_run"
 SWEEP = "baton.sweep"
-TIMER_PRIORITY = -1
-"""Below an ordinary advance's 0: a timer waiting for its time never holds one back."""
+WAKE = "baton.wake_run"
 RETRY_STALLED = "baton.retry_stalled"
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('baton:job-schema', 0))"
 
@@ -93,17 +93,16 @@ class RunQueue:
         return True
 
     def schedule(self, run_id: str, at: datetime) -> bool:
-        """Queue an advance of `run_id` for `at`; False if that one is queued already."""
+        """Wake `run_id` at `at` (a job that submits its advance then); False if that
+        wake-up is queued already."""
         self.start()
         options: dict[str, Any] = {
-            "lock": run_id,
             "queueing_lock": f"{run_id}@{at.isoformat()}",
             "queue": QUEUE,
-            "priority": TIMER_PRIORITY,
             "schedule_at": at,
         }
         try:
-            self.app.configure_task(ADVANCE, **options).defer(run_id=run_id)
+            self.app.configure_task(WAKE, **options).defer(run_id=run_id)
         except AlreadyEnqueued:
             return False
         return True

@@ -34,7 +34,15 @@ from psycopg_pool import PoolTimeout
 
 from baton.domain import actor
 from baton.errors import Fenced, NotFound, RunLocked, StorageError
-from baton.jobs.queue import ADVANCE, QUEUE, RETRY_STALLED, SWEEP, RunQueue, ensure_schema
+from baton.jobs.queue import (
+    ADVANCE,
+    QUEUE,
+    RETRY_STALLED,
+    SWEEP,
+    WAKE,
+    RunQueue,
+    ensure_schema,
+)
 from baton.runtime import Runtime, build_runtime
 from baton.settings import Settings
 from baton.store import audit
@@ -71,6 +79,11 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
             queue.submit(run_id, delay_seconds=_RETRY_SECONDS)
             return
         log.info("run %s advanced: %s", run_id, status.value)
+
+    @app.task(name=WAKE, queue=QUEUE)
+    def wake_run(run_id: str) -> None:
+        """A timer is due: queue the run's advance (coalesced with one already queued)."""
+        queue.submit(run_id)
 
     @app.periodic(cron=_every(settings.serve_recover_seconds), periodic_id="sweep")
     @app.task(name=SWEEP, queue=QUEUE, queueing_lock=SWEEP)
