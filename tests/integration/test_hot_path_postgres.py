@@ -206,6 +206,34 @@ def test_a_pooled_connection_found_dead_is_replaced_without_a_ping(db: Database)
     assert verdict(db).ok
 
 
+def test_after_a_restart_no_transaction_fails_on_a_dead_pooled_connection(db: Database):
+    """Every pooled connection killed at once (a restart): the first transaction to find
+    one dead drops them all, so no later one fails on another dead one."""
+    make_run(db, "run_r")
+    width = 4
+    together = threading.Barrier(width)
+
+    def hold() -> None:
+        with db.begin() as conn:  # (no audit event: its lock would serialise them)
+            sql.first(conn, "SELECT 1 AS one", {})
+            together.wait(timeout=30)  # all `width` connections out of the pool at once
+
+    threads = [threading.Thread(target=hold) for _ in range(width)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    pids = hot_backends(db)
+    assert len(pids) >= width
+    kill(db, pids)
+    events = count(db, "audit_events")
+    for _ in range(width + 1):
+        with db.begin() as conn:
+            run_store.add_event(conn, run_id="run_r", kind="note", actor="x")
+    assert count(db, "audit_events") == events + width + 1
+    assert verdict(db).ok
+
+
 def test_a_connection_dying_mid_transaction_is_an_error_and_commits_nothing(db: Database):
     make_run(db, "run_m")
     events = count(db, "audit_events")

@@ -301,7 +301,10 @@ class _PgTransaction:
         except Exception:
             if not self._dead:
                 raise
-            raw = self._open()  # found dead in the pool: once more, on a new connection
+            # Found dead in the pool: the pool's other idle connections most likely died
+            # with it (a restart, a failover), so they go too; once more, on a new one.
+            self._db._hot.dispose()
+            raw = self._open()
         raw.replay = self._replay
         return raw
 
@@ -335,6 +338,7 @@ class _PgTransaction:
         sent = self._raw.sent or []
         old = self._raw
         self._close(broken=True)
+        self._db._hot.dispose()  # its idle siblings most likely died with it
         raw = self._open()  # with its BEGIN and fence
         for statement, params, many in sent:
             if statement not in ("BEGIN", _FENCE_ROW):
