@@ -24,7 +24,7 @@ from baton.settings import Settings
 from baton.store import audit, migrations
 from baton.store.db import Database, create_db_engine, ensure_home, open_database
 from baton.store.migrations import apply, baseline
-from baton.store.migrations.versions import rev_0003_audit_append
+from baton.store.migrations.versions import rev_0003_audit_append, rev_0005_action_steps
 from baton.store.models import Base
 from tests.integration import postgres
 
@@ -213,6 +213,8 @@ def test_upgrade_head_makes_what_create_all_made(
                 conn.execute(text(statement))
             if other.dialect.name == "postgresql":
                 conn.exec_driver_sql(rev_0003_audit_append.FUNCTION)
+                for function in rev_0005_action_steps.FUNCTIONS:
+                    conn.execute(text(function))  # as alembic's op.execute does
         assert schema(engine) == schema(other)
     finally:
         other.dispose()

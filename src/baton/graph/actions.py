@@ -29,9 +29,10 @@ from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.status import TaskStatus
 from baton.graph.deps import EngineDeps
 from baton.runbooks.model import ActionTask
-from baton.store import action_ledger, audit, sql
+from baton.store import action_ledger, action_steps, audit
 from baton.store import runs as run_store
 from baton.store.action_ledger import ActionEntry
+from baton.store.action_steps import Mark
 from baton.store.models import utcnow
 from baton.tools.executors.base import ExecutionContext, Executor
 
@@ -113,63 +114,38 @@ def perform(
     max_attempts = step.retries + 1
     invocation = executor.describe(params)
 
-    def audit_intent(session: sql.Conn, entry: ActionEntry) -> None:
-        # The `running` event is the audited intent: key, exact invocation, idempotency.
+    def intent(attempt: int, *, first: bool = False) -> ActionEntry | None:
+        # The `running` mark is the audited intent: key, exact invocation, idempotency.
         detail = {
-            "idempotency_key": entry.key,
+            "idempotency_key": action_ledger.ledger_key(run_id, step.ledger_id, attempt),
             "executor": step.executor,
             "idempotent": idempotent,
             "invocation": invocation,
         }
         if step.concludes:
-            run_store.transition_task(
-                session,
-                run_id=run_id,
-                task_id=step.task_id,
-                status=TaskStatus.RUNNING,
-                actor=step.actor,
-                attempt=entry.attempt,
-                detail=detail,
-            )
+            mark = Mark(step.task_id, step.actor, TaskStatus.RUNNING, "task", detail, attempt)
         else:
-            run_store.add_event(
-                session,
-                run_id=run_id,
-                task_id=step.task_id,
-                kind="step_started",
-                actor=step.actor,
-                detail={"step": step.ledger_id, "attempt": entry.attempt, **detail},
-            )
-
-    def open_attempt(session: sql.Conn, attempt: int) -> ActionEntry:
-        entry = action_ledger.record_intent(
-            session,
+            detail = {"step": step.ledger_id, "attempt": attempt, **detail}
+            mark = Mark(step.task_id, step.actor, None, "step_started", detail)
+        return action_steps.open_intent(
+            deps.db,
             run_id=run_id,
-            task_id=step.ledger_id,
+            ledger_task=step.ledger_id,
             attempt=attempt,
             executor=step.executor,
             idempotent=idempotent,
             invocation=invocation,
+            mark=mark,
+            first=first,
         )
-        audit_intent(session, entry)
-        return entry
 
     # The usual case (first visit) opens attempt 1 in one transaction, without reading
     # first; only a task with ledger entries already (a retry, a crash) reads the latest.
-    with deps.db.begin() as session:
-        entry = action_ledger.open_first(
-            session,
-            run_id=run_id,
-            task_id=step.ledger_id,
-            executor=step.executor,
-            idempotent=idempotent,
-            invocation=invocation,
-        )
-        if entry is not None:
-            audit_intent(session, entry)
-            last = None
-        else:
-            last = action_ledger.latest_entry(session, run_id=run_id, task_id=step.ledger_id)
+    entry = intent(1, first=True)
+    last = None
+    if entry is None:
+        with deps.db.peek() as conn:
+            last = action_ledger.latest_entry(conn, run_id=run_id, task_id=step.ledger_id)
     timed = cast(Timed, executor) if _is_timed(type(executor)) else None
 
     def parked(entry: ActionEntry) -> datetime | None:
@@ -207,8 +183,8 @@ def perform(
     while True:
         if entry is None:
             attempt += 1
-            with deps.db.begin() as session:
-                entry = open_attempt(session, attempt)
+            entry = intent(attempt)
+            assert entry is not None  # a later attempt's intent is written or raises
         if (until := parked(entry)) is not None:  # a wait due later: park, do not sleep
             return Performed(None, entry.attempt, until=until)
         result = _execute(executor, params, step, run_id, entry)
@@ -285,34 +261,28 @@ def _settle(
         "invocation": result.invocation,
         "output_digest": audit.digest(data_text),
     }
-    with deps.db.begin() as session:
-        action_ledger.record_result(session, entry=entry, result=stored, text=stored_text)
-        if final and step.concludes and not (hand_failure_to_human and not result.ok):
-            run_store.transition_task(
-                session,
-                run_id=run_id,
-                task_id=step.task_id,
-                status=TaskStatus.SUCCEEDED if result.ok else TaskStatus.FAILED,
-                actor=step.actor,
-                output=stored["data"],
-                output_text=data_text,
-                error=result.error,
-                detail=evidence,
-            )
-        else:
-            run_store.add_event(
-                session,
-                run_id=run_id,
-                task_id=step.task_id,
-                kind="step_result" if final else "attempt_failed",
-                actor=step.actor,
-                detail={
-                    **evidence,
-                    "step": step.ledger_id,
-                    "attempt": entry.attempt,
-                    "error": result.error,
-                },
-            )
+    if final and step.concludes and not (hand_failure_to_human and not result.ok):
+        status = TaskStatus.SUCCEEDED if result.ok else TaskStatus.FAILED
+        mark = Mark(
+            step.task_id,
+            step.actor,
+            status,
+            "task",
+            evidence,
+            output=stored["data"],
+            output_text=data_text,
+            error=result.error,
+        )
+    else:
+        detail = {
+            **evidence,
+            "step": step.ledger_id,
+            "attempt": entry.attempt,
+            "error": result.error,
+        }
+        kind = "step_result" if final else "attempt_failed"
+        mark = Mark(step.task_id, step.actor, None, kind, detail)
+    action_steps.record_result(deps.db, entry=entry, result=stored, text=stored_text, mark=mark)
     return final
 
 

@@ -217,12 +217,9 @@ def _link(
     needed: bool = True,
 ) -> tuple[int, datetime, dict[str, Any], str, str]:
     """Insert the next link of the chain; (seq, at, payload as stored, prev_hash, hash)."""
-    text = canonical_json(body)
-    if len(text) > BLOB_THRESHOLD:
-        ref = digest(text)
-        sql.send(conn, _BLOB, {"digest": ref, "body": text})
-        body = {"$blob": ref, "bytes": len(text.encode())}
-        text = canonical_json(body)
+    body, text, blob = _stored_payload(body)
+    if blob is not None:
+        sql.send(conn, _BLOB, {"digest": blob[0], "body": blob[1]})
     if isinstance(conn, sql.PgRaw):
         return _link_on_server(
             conn, actor, kind, status, body, text, incident, run, task, item, pattern, needed
@@ -269,6 +266,41 @@ def _link(
     if raw:
         raw.audit_head = (seq, event_hash)
     return seq, at.at, body, prev, event_hash
+
+
+def _stored_payload(body: dict[str, Any]) -> tuple[dict[str, Any], str, tuple[str, str] | None]:
+    """(payload as the event stores it, its canonical JSON, (digest, text) of the blob that
+    holds it instead if it is too big to store inline)."""
+    text = canonical_json(body)
+    if len(text) <= BLOB_THRESHOLD:
+        return body, text, None
+    ref = digest(text)
+    stored = {"$blob": ref, "bytes": len(text.encode())}
+    return stored, canonical_json(stored), (ref, text)
+
+
+def server_event(
+    at: sql.Stamp,
+    *,
+    actor: str,
+    kind: str,
+    status: str | None,
+    payload: dict[str, Any],
+    run: str,
+    task: str | None,
+) -> dict[str, Any]:
+    """An event a server function appends (`baton_task_mark`, migration 0005), as its
+    parameters: the payload's canonical JSON (or its blob's reference, with the blob) and
+    the canonical JSON around the sequence number, which the server fills in."""
+    _, text, blob = _stored_payload(payload)
+    head, tail = _around_seq(at.rfc3339, actor, kind, None, None, None, run, task, status, text)
+    return {
+        "blob_digest": blob[0] if blob else None,
+        "blob": blob[1] if blob else None,
+        "payload": text,
+        "head": head,
+        "tail": tail,
+    }
 
 
 def _link_on_server(

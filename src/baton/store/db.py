@@ -16,7 +16,7 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,6 +176,18 @@ class Database:
             return _PgTransaction(self)
         return _Transaction(self)
 
+    def call(self, statement: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """PostgreSQL only: one statement as a transaction of its own, in one round trip (no
+        BEGIN, no COMMIT, no fence read of its own); its first row, or None.
+
+        For the server functions that do a whole transaction's writes and check the fence
+        themselves (`store.action_steps`, migration 0005). A connection found dead is
+        replaced and the statement sent once more, so a function called here must find
+        its own rows if it was committed before the answer was lost.
+        """
+        assert self.engine.dialect.name == "postgresql", "Database.call is PostgreSQL's"
+        return _pg_call(self, statement, params)
+
     @property
     def _hot(self) -> Engine:
         hot = _HOT.get(self.engine)
@@ -312,15 +324,7 @@ class _PgTransaction:
         fairy = self._fairy = self._db._hot.raw_connection()
         try:
             dbapi = fairy.driver_connection
-            # Pipeline mode is entered once per connection and never left: entering and
-            # leaving it cost a tenth of an action's transaction (bench/engine_pg.py).
-            # (The context manager is kept too: collected, it would leave the mode.)
-            held = fairy.info.get(_PIPELINE)
-            if held is None or held[2] is not dbapi:
-                mode = dbapi.pipeline()  # type: ignore[union-attr]
-                held = fairy.info[_PIPELINE] = (mode, mode.__enter__(), dbapi)
-            pipeline = held[1]
-            raw = self._raw = sql.PgRaw(dbapi, self._db.engine.dialect, pipeline)
+            raw = self._raw = sql.PgRaw(dbapi, self._db.engine.dialect, _pipeline(fairy))
             raw.send("BEGIN", None)
             fence = FENCE.get()
             if fence is not None:
@@ -383,6 +387,55 @@ class _PgTransaction:
         if broken or fairy.driver_connection.broken:  # type: ignore[union-attr]
             fairy.invalidate()
         fairy.close()
+
+
+def _pipeline(fairy: Any) -> Any:
+    """The pipeline of a hot-path connection. Pipeline mode is entered once per connection
+    and never left: entering and leaving it cost a tenth of an action's transaction
+    (bench/engine_pg.py). (The context manager is kept too: collected, it would leave the
+    mode.)"""
+    dbapi = fairy.driver_connection
+    held = fairy.info.get(_PIPELINE)
+    if held is None or held[2] is not dbapi:
+        mode = dbapi.pipeline()
+        held = fairy.info[_PIPELINE] = (mode, mode.__enter__(), dbapi)
+    return held[1]
+
+
+def _pg_call(db: Database, statement: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """`Database.call` on PostgreSQL: one statement, one round trip, on the hot pool."""
+    text = sql.pg_statement(statement)
+    for again in (False, True):
+        fairy = db._hot.raw_connection()
+        dbapi: Any = fairy.driver_connection
+        try:
+            pipeline = _pipeline(fairy)
+            cursor = dbapi.cursor()
+            cursor.execute(text, params)
+            pipeline.sync()
+            found = cursor.fetchone()
+            names = [d[0] for d in cursor.description] if found is not None else []
+        except Exception as exc:
+            broken = bool(dbapi.broken)
+            if broken:
+                fairy.invalidate()
+            fairy.close()
+            if broken and not again:
+                # Found dead (a restart, a failover): its idle siblings most likely died
+                # with it. Sent once more on a new connection: the functions called here
+                # recognise their own rows if the first one was committed after all.
+                db._hot.dispose()
+                continue
+            if getattr(exc, "sqlstate", None) == _FENCED:
+                raise Fenced(str(exc).strip()) from exc
+            raise
+        fairy.close()
+        return dict(zip(names, found, strict=True)) if found is not None else None
+    raise AssertionError("unreachable")
+
+
+_FENCED = "BF001"
+"""The SQLSTATE of `baton_fence` (migration 0005): another process took the run over."""
 
 
 def _fenced(fence: tuple[str, int], row: tuple[int] | None) -> None:

@@ -79,6 +79,10 @@ class RunRow(Base):
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Bumped each time a process takes the run's lock on PostgreSQL: a write under an
     older generation is refused (fencing; `store.locks.AdvisoryRunLocks`)."""
+    wake_at: Mapped[datetime | None] = mapped_column(index=True)
+    """When the run, parked, is next due without anyone answering (a timer or an item
+    deadline): a hint the sweep finds by index and checks against the graph state
+    (`store.timers`)."""
 
 
 class TaskExecutionRow(Base):

@@ -327,21 +327,28 @@ def transition_task(
         ):
             raise NotFound(f"run {run_id} has no task {task_id!r}")
         return False
-    details = {**detail} if detail else {}
-    if error:
-        details["error"] = error
-    if attempt is not None:
-        details["attempt"] = attempt
     audit.record(
         conn,
         actor=actor,
         kind="task",
         status=status.value,
-        payload=details,
+        payload=transition_payload(detail, error, attempt),
         run=run_id,
         task=task_id,
     )
     return True
+
+
+def transition_payload(
+    detail: dict[str, Any] | None, error: str | None, attempt: int | None
+) -> dict[str, Any]:
+    """The audit payload of a task's transition: its detail, with its error and attempt."""
+    payload = {**detail} if detail else {}
+    if error:
+        payload["error"] = error
+    if attempt is not None:
+        payload["attempt"] = attempt
+    return payload
 
 
 def add_event(

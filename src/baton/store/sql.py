@@ -134,6 +134,11 @@ def connection(tx: Tx) -> Conn:
     return tx.connection() if isinstance(tx, Session) else tx
 
 
+def pg_statement(sql: str) -> str:
+    """`:name` placeholders as psycopg takes them (`%(name)s`)."""
+    return _statement(sql, "pyformat")
+
+
 @cache
 def _statement(sql: str, paramstyle: str) -> str:
     """`:name` placeholders in the DB-API's own style (sqlite3 takes them as they are)."""

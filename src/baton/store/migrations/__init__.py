@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-HEAD = "0003"
+HEAD = "0005"
 BASELINE = "0001"
 """The schema of the release before migrations (`baseline.py`): such a database is stamped
 with it, then upgraded."""

@@ -1,0 +1,226 @@
+"""An action's two transactions (ADR 0002) as units: the ledger, the task's record, its event.
+
+The intent is the ledger's intent row with the task's `running` transition (or an event of a
+task that goes on) and its audit event; the result is the ledger's result with the task's
+final status (or an event) and its audit event. Each commits as a whole, before the effect
+and after it.
+
+On SQLite (and anywhere not PostgreSQL) a unit is the statements of `action_ledger`, `runs`
+and `audit` in one `Database.begin()`. On PostgreSQL it is one call of a server function
+(`baton_action_intent`, `baton_action_result`, migration 0005) that makes the same writes
+under the same rules and checks the run's fence itself: one statement and one round trip
+instead of BEGIN, a fence read, three or four statements and COMMIT in three (ADR 0004).
+These take the `Database`, not an open transaction, because on PostgreSQL the function's
+call is the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from baton.domain.status import TaskStatus
+from baton.errors import NotFound
+from baton.store import action_ledger, audit, jsontext, sql
+from baton.store import runs as run_store
+from baton.store.action_ledger import ActionEntry
+from baton.store.db import Database
+from baton.store.locks import FENCE
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What the task's record says with a ledger write: its transition to `status`, or,
+    when `status` is None, an event `kind` of a task that goes on (a pattern's
+    verification, a failed attempt before its retry)."""
+
+    task_id: str
+    actor: str
+    status: TaskStatus | None
+    kind: str
+    detail: dict[str, Any]
+    attempt: int | None = None
+    output: Any = None
+    output_text: str | None = None
+    """The output's JSON text, if the caller built it already (see `sql.document`)."""
+    error: str | None = None
+
+
+def open_intent(
+    db: Database,
+    *,
+    run_id: str,
+    ledger_task: str,
+    attempt: int,
+    executor: str,
+    idempotent: bool,
+    invocation: dict[str, Any],
+    mark: Mark,
+    first: bool = False,
+) -> ActionEntry | None:
+    """Record the intent of `attempt` with the task's mark; the entry.
+
+    `first`: attempt 1 of a first visit, written without reading first; None if the task
+    has ledger entries already (a retry, a crash), and then nothing is written: the caller
+    reads `action_ledger.latest_entry` to decide.
+    """
+    if db.engine.dialect.name != "postgresql":
+        with db.begin() as tx:
+            if first:
+                entry = action_ledger.open_first(
+                    tx,
+                    run_id=run_id,
+                    task_id=ledger_task,
+                    executor=executor,
+                    idempotent=idempotent,
+                    invocation=invocation,
+                )
+                if entry is None:
+                    return None
+            else:
+                entry = action_ledger.record_intent(
+                    tx,
+                    run_id=run_id,
+                    task_id=ledger_task,
+                    attempt=attempt,
+                    executor=executor,
+                    idempotent=idempotent,
+                    invocation=invocation,
+                )
+            _mark(tx, run_id, mark)
+        return entry
+    at = sql.now()
+    key = action_ledger.ledger_key(run_id, ledger_task, attempt)
+    params = {
+        **_fence(),
+        "run": run_id,
+        "ledger_task": ledger_task,
+        "attempt": attempt,
+        "first": first,
+        "key": key,
+        "executor": executor,
+        "idempotent": idempotent,
+        "invocation": jsontext.plain(invocation),
+        "at": at.at.replace(tzinfo=None),
+        **_marked(at, run_id, mark),
+    }
+    row = _call(db, _INTENT, params)
+    if not row["opened"]:
+        return None
+    return ActionEntry(
+        key,
+        run_id,
+        ledger_task,
+        attempt,
+        executor,
+        idempotent,
+        invocation,
+        action_ledger.INTENT,
+        None,
+        at.at,
+        None,
+        0,
+    )
+
+
+def record_result(
+    db: Database, *, entry: ActionEntry, result: dict[str, Any], text: str, mark: Mark
+) -> None:
+    """Complete `entry` with `result` (`text` is its JSON text) and the task's mark."""
+    if db.engine.dialect.name != "postgresql":
+        with db.begin() as tx:
+            action_ledger.record_result(tx, entry=entry, result=result, text=text)
+            _mark(tx, entry.run_id, mark)
+        return
+    at = sql.now()
+    output = None
+    if mark.status is not None:
+        output = mark.output_text if mark.output_text is not None else jsontext.plain(mark.output)
+    params = {
+        **_fence(),
+        "run": entry.run_id,
+        "ledger_task": entry.task_id,
+        "attempt": entry.attempt,
+        "result": text,
+        "at": at.at.replace(tzinfo=None),
+        "output": output,
+        "error": mark.error,
+        **_marked(at, entry.run_id, mark),
+    }
+    _call(db, _RESULT, params)
+
+
+def _mark(tx: sql.Tx, run_id: str, mark: Mark) -> None:
+    """The task's mark, by the statements of `store.runs` (the path not on PostgreSQL)."""
+    if mark.status is None:
+        run_store.add_event(
+            tx,
+            run_id=run_id,
+            task_id=mark.task_id,
+            kind=mark.kind,
+            actor=mark.actor,
+            detail=mark.detail,
+        )
+        return
+    run_store.transition_task(
+        tx,
+        run_id=run_id,
+        task_id=mark.task_id,
+        status=mark.status,
+        actor=mark.actor,
+        output=mark.output,
+        output_text=mark.output_text,
+        error=mark.error,
+        attempt=mark.attempt,
+        detail=mark.detail,
+    )
+
+
+def _marked(at: sql.Stamp, run_id: str, mark: Mark) -> dict[str, Any]:
+    """The task's mark as the server function's parameters, with its audit event."""
+    if mark.status is None:
+        kind, status, payload = mark.kind, None, dict(mark.detail)
+    else:
+        kind, status = "task", mark.status.value
+        payload = run_store.transition_payload(mark.detail, mark.error, mark.attempt)
+    task = mark.task_id
+    event = audit.server_event(
+        at, actor=mark.actor, kind=kind, status=status, payload=payload, run=run_id, task=task
+    )
+    return {"task": mark.task_id, "status": status, "actor": mark.actor, "kind": kind, **event}
+
+
+def _fence() -> dict[str, Any]:
+    """The run's fence for the function to check (`store.locks.FENCE`; None: no fence)."""
+    fence = FENCE.get()
+    return {"fence_run": fence[0] if fence else None, "generation": fence[1] if fence else None}
+
+
+def _call(db: Database, statement: str, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        row = db.call(statement, params)
+    except Exception as exc:
+        state = getattr(exc, "sqlstate", None)
+        if state == _NO_TASK:
+            raise NotFound(str(exc).strip()) from exc
+        if state == _NO_INTENT:
+            raise LookupError(str(exc).strip()) from exc
+        raise
+    assert row is not None
+    return row
+
+
+_NO_TASK = "BN001"
+_NO_INTENT = "BN002"
+_EVENT = ":task, :status, :actor, :kind, :blob_digest, :blob, CAST(:payload AS json), :head, :tail"
+_INTENT = (
+    "SELECT baton_action_intent(:fence_run, CAST(:generation AS integer), :run, :ledger_task,"
+    " CAST(:attempt AS integer), :first, :key, :executor, :idempotent,"
+    f" CAST(:invocation AS json), CAST(:at AS timestamp), {_EVENT}) AS opened"
+)
+_RESULT = (
+    "SELECT baton_action_result(:fence_run, CAST(:generation AS integer), :run, :ledger_task,"
+    " CAST(:attempt AS integer), CAST(:result AS json), CAST(:at AS timestamp), :task,"
+    " :status, :actor, CAST(:output AS json), :error, :kind, :blob_digest, :blob,"
+    " CAST(:payload AS json), :head, :tail) AS done"
+)
