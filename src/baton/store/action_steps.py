@@ -127,6 +127,7 @@ def record_result(
     db: Database, *, entry: ActionEntry, result: dict[str, Any], text: str, mark: Mark
 ) -> None:
     """Complete `entry` with `result` (`text` is its JSON text) and the task's mark."""
+    assert mark.attempt is None, "a result's transition keeps the attempt its intent set"
     if db.engine.dialect.name != "postgresql":
         with db.begin() as tx:
             action_ledger.record_result(tx, entry=entry, result=result, text=text)
