@@ -147,7 +147,13 @@ def test_a_retry_backoff_is_a_scheduled_advance(estate: Estate, tmp_path: Path) 
             timeout=60,
             what="the retry to park on its backoff",
         )
-        (job,) = [j for j in timer_jobs(estate, run_id) if j["status"] == "todo"]
+        # The wake-up is deferred after the task parks, at the end of the same advance.
+        todo = wait_for(
+            lambda: [j for j in timer_jobs(estate, run_id) if j["status"] == "todo"],
+            timeout=30,
+            what="the backoff's wake-up job",
+        )
+        (job,) = todo  # type: ignore[misc]
         assert lines(tmp_path / "attempts") == ["attempt"]
         run = settles(alice, run_id, "succeeded", timeout=60)
         assert lines(tmp_path / "attempts") == ["attempt", "attempt"]  # none repeated

@@ -276,11 +276,12 @@ def test_a_server_killed_during_a_parked_wait_resumes_it_without_repeating_an_ef
         run_id = posted.json()["results"][0]["run_id"]
 
         def parked() -> bool:
-            tasks = client.get(f"/v1/runs/{run_id}").json()["tasks"]
-            return any(t["id"] == "pause" and t["status"] == "waiting" for t in tasks)
+            # The task parks first, the run's status follows at the end of the same advance.
+            shown = client.get(f"/v1/runs/{run_id}").json()
+            task = any(t["id"] == "pause" and t["status"] == "waiting" for t in shown["tasks"])
+            return task and shown["run"]["status"] == "waiting"
 
         wait_for(parked, timeout=20, what="the run to park on its wait")
-        assert client.get(f"/v1/runs/{run_id}").json()["run"]["status"] == "waiting"
     first.stop(sig=9)
     assert lines(fx) == ["mark"]
     with Server(home) as second, second.client(token) as client:

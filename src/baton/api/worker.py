@@ -220,7 +220,7 @@ class RunWorker:
         """Expire overdue items, resume runs nobody is advancing, schedule parked timers
         (again: a restart forgets them), sign the audit log."""
         runner = self.runtime.runner
-        timers = runner.timers()
+        timers = runner.timers(rebuild=self.last_sweep is None)  # the first rebuilds
         for run_id in sorted(set(runner.expire_overdue()) | set(runner.recoverable(timers))):
             with self._lock:
                 mine = run_id in self._busy or run_id in self._queued

@@ -4,12 +4,18 @@ the ledger, verify, and record the outcome in the promotion ledger.
 Re-entered after every answer and after a crash, it works out where it is from the
 database alone (gate item, ledger entries, verification item, recorded outcome), so each
 stage happens once: a completed effect is never repeated and an outcome is counted once.
+
+A retry's backoff (and a `wait` executor) is not slept when the runner schedules timers
+(`park_after`): `perform` returns its due time and the visit ends with `Conclusion.until`,
+which the node parks the task on; the runner re-enters it when due, and the ledger says
+which attempt comes next.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -72,15 +78,28 @@ class Conclusion:
     status: TaskStatus
     reason: str | None = None
     fallback: bool = False
+    until: datetime | None = None
+    """Waiting on a timer (a retry's backoff, a wait) until then: the node parks the task."""
 
 
 class PatternTask:
     """One visit of a pattern task's node: propose, then gate it (first visit), run what
     was approved (after the answer) or run it unguarded (autonomous), verify, conclude."""
 
-    def __init__(self, deps: EngineDeps, runbook: Runbook, task: ActionTask, run_id: str):
+    def __init__(
+        self,
+        deps: EngineDeps,
+        runbook: Runbook,
+        task: ActionTask,
+        run_id: str,
+        *,
+        park_after: float | None = None,
+        woken: bool = False,
+    ):
+        """`park_after` and `woken` as `actions.perform` takes them (None: sleep timers)."""
         assert task.pattern is not None
         self.deps, self.runbook, self.task, self.run_id = deps, runbook, task, run_id
+        self.park_after, self.woken = park_after, woken
         self.pattern_id = task.pattern
         self.actor = actor.automation(task.pattern)
 
@@ -185,7 +204,12 @@ class PatternTask:
             executor=scene.executor,
             params=proposal.invocation,
             hand_failure_to_human=self.task.on_failure == "human",
+            park_after=self.park_after,
+            woken=self.woken,
         )
+        if performed.until is not None:  # nothing ran: the runner re-enters us when due
+            why = "backing off before a retry" if performed.result is not None else "waiting"
+            return Conclusion(TaskStatus.WAITING, why, until=performed.until)
         if performed.in_doubt or (not performed.ok and self.task.on_failure == "human"):
             return Conclusion(TaskStatus.WAITING, fallback=True)
         if not performed.ok:

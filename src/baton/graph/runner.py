@@ -81,9 +81,20 @@ class Runner:
         self, park_after: float, on_park: Callable[[str, datetime], object]
     ) -> None:
         """Park timers instead of sleeping them; `on_park(run_id, at)` must advance the run
-        at `at` (a scheduled job, a timer heap). Without it, a parked run waits for a sweep."""
+        at `at` (a scheduled job, a timer heap). Without it, a parked run waits for a sweep.
+
+        Each park also writes the run's `wake_at` hint, after `on_park`: a wake-up that was
+        not scheduled would be lost until the next sweep, a hint that was not written (the
+        process died in between) is rebuilt by the first sweep of the next process, or by
+        the advance a stalled job's retry makes (`timers(rebuild=True)`, `jobs.worker`)."""
         self.park_after = park_after
-        self.on_park = on_park
+
+        def parked(run_id: str, at: datetime) -> None:
+            on_park(run_id, at)
+            with self.deps.db.write() as session:
+                timer_store.set_wake(session, run_id=run_id, at=at)
+
+        self.on_park = parked
 
     # ---- graphs -------------------------------------------------------------------------
 
@@ -486,29 +497,65 @@ class Runner:
             )
             return str(item.run_id)
 
-    def timers(self) -> dict[str, datetime]:
-        """Runs parked on a timer (a wait, a retry's backoff) and when each is next due."""
+    def timers(self, *, rebuild: bool = True) -> dict[str, datetime]:
+        """Runs parked on a timer (a wait, a retry's backoff) and when each is next due.
+
+        The sweep reads the runs' `wake_at` hints by index; only a hint that is due (about
+        to be acted on) is checked against the run's graph state and corrected, so runs
+        whose timers are ahead cost no state read. `rebuild` also reads the graph state of
+        every run parked on an action, as before the hints, and writes what it finds: a
+        process's first sweep does (and so does `recover`), so a process that died between
+        parking a run and writing its hint loses no timer.
+        """
+        now = utcnow()
         with self.deps.db.read() as session:
-            candidates = timer_store.parked_on_actions(session)
-            versions = {
-                r: run_store.run_head(session, run_id=r).runbook_version for r in candidates
-            }
-        found: dict[str, datetime] = {}
-        for run_id, version in versions.items():
-            try:
-                runbook, graph = self.graph_for(version)
-                tasks = graph.get_state(self._config(run_id, runbook)).values.get("tasks", {})
-            except Exception:  # one run that cannot be read must not stop every run's sweep
-                log.exception("run %s: its timers cannot be read; skipped", run_id)
+            hints = timer_store.wakes(session)
+            parked = timer_store.parked_on_actions(session) if rebuild else []
+        seen = {h.run_id: h.at for h in hints}
+        found = {h.run_id: h.at for h in hints if h.status is RunStatus.WAITING and h.at > now}
+        due = {h.run_id for h in hints if h.status is RunStatus.WAITING and h.at <= now}
+        fixes: list[tuple[str, datetime | None, datetime | None]] = [
+            (h.run_id, h.at, None) for h in hints if h.status.terminal
+        ]
+        for run_id in sorted(due | set(parked)):
+            dues = self._timer_dues(run_id)
+            if dues is None:
                 continue
-            dues = [
-                datetime.fromisoformat(s["until"])
-                for s in tasks.values()
-                if s["status"] == TaskStatus.WAITING and "until" in s
-            ]
-            if dues:
-                found[run_id] = min(dues)
+            at = min(dues, default=None)
+            hint = seen.get(run_id)
+            if run_id in due:  # a due hint says what the state says, timer or none
+                found.pop(run_id, None)
+                if at != hint:
+                    fixes.append((run_id, hint, at))
+            elif at is not None and (hint is None or at < hint):  # rebuilt: never later
+                fixes.append((run_id, hint, at))
+            if at is not None:
+                found[run_id] = min(at, found.get(run_id, at))
+        if fixes:
+            with self.deps.db.write() as session:
+                for run_id, hint, at in fixes:
+                    if hint is None:
+                        assert at is not None
+                        timer_store.set_wake(session, run_id=run_id, at=at)
+                    else:
+                        timer_store.correct_wake(session, run_id=run_id, seen=hint, at=at)
         return found
+
+    def _timer_dues(self, run_id: str) -> list[datetime] | None:
+        """The due times of a run's parked tasks, from its graph state (None: unreadable)."""
+        try:
+            with self.deps.db.read() as session:
+                version = run_store.run_head(session, run_id=run_id).runbook_version
+            runbook, graph = self.graph_for(version)
+            tasks = graph.get_state(self._config(run_id, runbook)).values.get("tasks", {})
+        except Exception:  # one run that cannot be read must not stop every run's sweep
+            log.exception("run %s: its timers cannot be read; skipped", run_id)
+            return None
+        return [
+            datetime.fromisoformat(s["until"])
+            for s in tasks.values()
+            if s["status"] == TaskStatus.WAITING and "until" in s
+        ]
 
     def recoverable(self, timers: Mapping[str, datetime] | None = None) -> list[str]:
         """Runs that need a push: mid-step with no live owner, answered but not resumed, or

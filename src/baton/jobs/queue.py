@@ -11,6 +11,11 @@ lock: procrastinate does not start a job while an earlier job of the same lock w
 scheduled for later or not, so a timer holding the run's lock would keep every sooner
 advance (another timer, an answer) waiting until its own time. Its queueing lock names the
 due time, so the same timer is deferred once however often the sweep offers it.
+
+Wake-ups, and the advances they queue, have a higher priority (`TIMER_PRIORITY`) than
+ordinary advances: procrastinate takes the highest priority first, then the oldest, so
+under a backlog a due timer would otherwise start only after every advance queued before
+it. An advance of the run already queued is raised to that priority instead.
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ ADVANCE = "baton.advance_run"
 SWEEP = "baton.sweep"
 WAKE = "baton.wake_run"
 RETRY_STALLED = "baton.retry_stalled"
+TIMER_PRIORITY = 10
+"""Of wake-ups and the advances they queue; ordinary advances have procrastinate's 0."""
+_RAISE = (
+    "UPDATE procrastinate_jobs SET priority = %(priority)s"
+    " WHERE queueing_lock = %(lock)s AND status = 'todo' AND priority < %(priority)s"
+)
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('baton:job-schema', 0))"
 
 
@@ -80,29 +91,42 @@ class RunQueue:
     def alive(self) -> bool:
         return self._opened
 
-    def submit(self, run_id: str, *, delay_seconds: float | None = None) -> bool:
-        """Queue an advance of `run_id`; False if one is already waiting (coalesced)."""
+    def submit(self, run_id: str, *, delay_seconds: float | None = None, priority: int = 0) -> bool:
+        """Queue an advance of `run_id`; False if one is already waiting (coalesced, and
+        raised to `priority` if it had less)."""
         self.start()
-        options: dict[str, Any] = {"lock": run_id, "queueing_lock": run_id, "queue": QUEUE}
+        options: dict[str, Any] = {
+            "lock": run_id,
+            "queueing_lock": run_id,
+            "queue": QUEUE,
+            "priority": priority,
+        }
         if delay_seconds:
             options["schedule_in"] = {"seconds": delay_seconds}
         try:
             self.app.configure_task(ADVANCE, **options).defer(run_id=run_id)
         except AlreadyEnqueued:
+            if priority:
+                self.app.connector.execute_query(_RAISE, priority=priority, lock=run_id)
             return False
         return True
 
-    def schedule(self, run_id: str, at: datetime) -> bool:
+    def schedule(
+        self, run_id: str, at: datetime, *, fire_at: datetime | None = None, again: bool = False
+    ) -> bool:
         """Wake `run_id` at `at` (a job that submits its advance then); False if that
-        wake-up is queued already."""
+        wake-up is queued already. `fire_at`, `again`: a wake-up that fired early on this
+        process's clock defers itself once more, for when the database's clock says
+        (`jobs.worker`)."""
         self.start()
         options: dict[str, Any] = {
-            "queueing_lock": f"{run_id}@{at.isoformat()}",
+            "queueing_lock": f"{run_id}@{at.isoformat()}" + ("+again" if again else ""),
             "queue": QUEUE,
-            "schedule_at": at,
+            "schedule_at": fire_at or at,
+            "priority": TIMER_PRIORITY,
         }
         try:
-            self.app.configure_task(WAKE, **options).defer(run_id=run_id)
+            self.app.configure_task(WAKE, **options).defer(run_id=run_id, at=at.isoformat())
         except AlreadyEnqueued:
             return False
         return True

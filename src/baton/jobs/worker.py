@@ -9,6 +9,13 @@ is a periodic job every worker offers and exactly one runs per tick. A run parke
 or a retry's backoff, or waiting on an item with a deadline, gets an advance scheduled for
 that time (`RunQueue.schedule`); the sweep schedules them again in case a worker died
 between parking a run and deferring its timer.
+
+A wake-up fires on the database's clock, the runner decides what is due on this process's.
+A database clock ahead would make the run re-advance, find nothing due yet, park again on
+the same time and fire again at once, until the clocks agree. So a wake-up that fires more
+than `timer_park_seconds` early (as this process counts) defers itself once, as far after
+its own scheduled time as it was early; one that fires less early waits the rest here, as
+a wait that short is slept in place.
 """
 
 from __future__ import annotations
@@ -22,11 +29,12 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import sqlalchemy.exc
 from procrastinate import App, PsycopgConnector
+from procrastinate.app import WorkerOptions
 from procrastinate.exceptions import ProcrastinateException
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Status
@@ -39,6 +47,7 @@ from baton.jobs.queue import (
     QUEUE,
     RETRY_STALLED,
     SWEEP,
+    TIMER_PRIORITY,
     WAKE,
     RunQueue,
     ensure_schema,
@@ -64,8 +73,8 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
     # the job and queues the run again a little later. Not procrastinate's own retry: it
     # puts the job back to `todo`, which collides with an advance already queued for the
     # run (its queueing lock) and leaves the job `doing`, holding the run, for ever.
-    @app.task(name=ADVANCE, queue=QUEUE)
-    def advance_run(run_id: str) -> None:
+    @app.task(name=ADVANCE, queue=QUEUE, pass_context=True)
+    def advance_run(context: JobContext, run_id: str) -> None:
         try:
             status = runner.advance(run_id)
         except NotFound:
@@ -76,24 +85,31 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
             return
         except _TRANSIENT as exc:
             log.warning("run %s: %s: %s; queued again", run_id, type(exc).__name__, exc)
-            queue.submit(run_id, delay_seconds=_RETRY_SECONDS)
+            priority = context.job.priority if context.job else 0
+            queue.submit(run_id, delay_seconds=_RETRY_SECONDS, priority=priority)
             return
         log.info("run %s advanced: %s", run_id, status.value)
 
-    @app.task(name=WAKE, queue=QUEUE)
-    def wake_run(run_id: str) -> None:
-        """A timer is due: queue the run's advance (coalesced with one already queued)."""
-        queue.submit(run_id)
+    @app.task(name=WAKE, queue=QUEUE, pass_context=True)
+    def wake_run(context: JobContext, run_id: str, at: str | None = None) -> None:
+        """A timer is due: queue the run's advance, before ordinary ones (coalesced with
+        one already queued)."""
+        _wake(queue, settings.timer_park_seconds, context, run_id, at)
+
+    swept: list[bool] = []
 
     @app.periodic(cron=_every(settings.serve_recover_seconds), periodic_id="sweep")
     @app.task(name=SWEEP, queue=QUEUE, queueing_lock=SWEEP)
     def sweep(timestamp: int) -> None:
         """Expire overdue items, queue runs nobody is advancing, schedule parked timers,
         sign the audit log."""
-        timers = runner.timers()
-        for run_id in sorted(set(runner.expire_overdue()) | set(runner.recoverable(timers))):
-            queue.submit(run_id)
+        timers = runner.timers(rebuild=not swept)  # the first in this process rebuilds
+        swept.append(True)
+        expired = set(runner.expire_overdue())
         now = datetime.now(UTC)
+        for run_id in sorted(expired | set(runner.recoverable(timers))):
+            due = run_id in expired or (run_id in timers and timers[run_id] <= now)
+            queue.submit(run_id, priority=TIMER_PRIORITY if due else 0)
         for run_id, at in timers.items():
             if at > now:
                 queue.schedule(run_id, at)
@@ -127,6 +143,24 @@ def build_app(runtime: Runtime, queue: RunQueue) -> App:
                 await asyncio.to_thread(queue.submit, run_id)
 
     return app
+
+
+def _wake(queue: RunQueue, slack: float, context: JobContext, run_id: str, at: str | None) -> None:
+    """Queue the run's advance at timer priority. Woken early on this process's clock (the
+    database's runs ahead): by more than `slack`, defer once for the rest, on the
+    database's clock; by less, wait the rest here."""
+    if at is not None:
+        due = datetime.fromisoformat(at)
+        early = (due - datetime.now(UTC)).total_seconds()
+        job = context.job
+        if early > slack and job is not None and not (job.queueing_lock or "").endswith("+again"):
+            fire = (job.scheduled_at or due) + timedelta(seconds=early)
+            log.info("run %s: woken %.1f s early; deferred to %s", run_id, early, fire)
+            queue.schedule(run_id, due, fire_at=fire, again=True)
+            return
+        if early > 0:
+            time.sleep(min(early, slack))
+    queue.submit(run_id, priority=TIMER_PRIORITY)
 
 
 _RETRY_SECONDS = 2.0
@@ -245,6 +279,27 @@ async def _supervise(settings: Settings, concurrency: int, name: str) -> None:
         delay = min(delay * 2, 30.0)
 
 
+def worker_options(settings: Settings, name: str, concurrency: int) -> WorkerOptions:
+    """procrastinate's worker loop as `baton worker` runs it.
+
+    A job scheduled for later is not announced when it comes due: a worker finds it when
+    it next polls (procrastinate's default: every 5 s). Polling every `timer_park_seconds`
+    (at least every 0.2 s) starts a due timer that much late at most, as a timer that
+    short is slept in place anyway.
+    """
+    return WorkerOptions(
+        queues=[QUEUE],
+        name=name,
+        concurrency=concurrency,
+        delete_jobs="successful",
+        fetch_job_polling_interval=min(5.0, max(0.2, settings.timer_park_seconds)),
+        shutdown_graceful_timeout=settings.serve_grace_seconds,
+        update_heartbeat_interval=max(1.0, settings.worker_stall_seconds / 3),
+        stalled_worker_timeout=settings.worker_stall_seconds,
+        install_signal_handlers=False,
+    )
+
+
 async def _serve(
     settings: Settings, concurrency: int, name: str, current: list[asyncio.Task[None]]
 ) -> None:
@@ -257,16 +312,7 @@ async def _serve(
         app = build_app(runtime, queue)
         async with app.open_async():
             task = asyncio.create_task(
-                app.run_worker_async(
-                    queues=[QUEUE],
-                    name=name,
-                    concurrency=concurrency,
-                    delete_jobs="successful",
-                    shutdown_graceful_timeout=settings.serve_grace_seconds,
-                    update_heartbeat_interval=max(1.0, settings.worker_stall_seconds / 3),
-                    stalled_worker_timeout=settings.worker_stall_seconds,
-                    install_signal_handlers=False,
-                )
+                app.run_worker_async(**worker_options(settings, name, concurrency))
             )
             current[:] = [task]
             beat = asyncio.create_task(_heartbeat(runtime))
