@@ -35,7 +35,7 @@ from baton.graph.context import template_context, uses_templates
 from baton.graph.deps import EngineDeps
 from baton.graph.inbox import open_item
 from baton.graph.pattern_task import PatternTask
-from baton.graph.rules import Readiness, precheck
+from baton.graph.rules import Readiness, checker
 from baton.graph.state import RunState, TaskState
 from baton.runbooks.model import ActionTask, AgentTask, AnyTask, DecisionTask, Runbook
 from baton.runbooks.shell import option_injections
@@ -45,6 +45,10 @@ from baton.store import runs as run_store
 
 Node = Callable[[RunState, RunnableConfig], dict[str, Any] | Command[str]]
 Body = Callable[[RunState, str], dict[str, Any]]
+Gate = Callable[[RunState, str], dict[str, Any] | None]
+
+TERMINAL = frozenset(s.value for s in TaskStatus if s.terminal)
+"""Terminal statuses as the graph state holds them (a set lookup; `TaskStatus(x)` is not free)."""
 
 PARK_AFTER = "baton_park_after"
 """Config key: timers further ahead than this many seconds park their task (the runner's)."""
@@ -54,11 +58,6 @@ def run_id_of(config: RunnableConfig) -> str:
     return str(config["configurable"]["thread_id"])
 
 
-def is_terminal(state: RunState, task_id: str) -> bool:
-    entry = state.get("tasks", {}).get(task_id)
-    return entry is not None and TaskStatus(entry["status"]).terminal
-
-
 def guarded(task_id: str, needs: list[str], successors: list[str], body: Body) -> Node:
     """Run `body` once every need is terminal and the task itself is not.
 
@@ -66,12 +65,20 @@ def guarded(task_id: str, needs: list[str], successors: list[str], body: Body) -
     nothing to do yet) goes nowhere, so only its own branch pauses.
     """
 
+    waits_on = tuple(needs)
+
     def node(state: RunState, config: RunnableConfig) -> dict[str, Any] | Command[str]:
-        if is_terminal(state, task_id) or not all(is_terminal(state, n) for n in needs):
+        tasks = state.get("tasks", {})
+        entry = tasks.get(task_id)
+        if entry is not None and entry["status"] in TERMINAL:
             return {}
+        for need in waits_on:
+            entry = tasks.get(need)
+            if entry is None or entry["status"] not in TERMINAL:
+                return {}
         update = body(state, run_id_of(config))
         entry = update.get("tasks", {}).get(task_id)
-        if successors and entry and TaskStatus(entry["status"]).terminal:
+        if successors and entry and entry["status"] in TERMINAL:
             return Command(update=update, goto=successors)
         return update
 
@@ -149,26 +156,31 @@ def _fail(
     return _ended(runbook.task(task_id), TaskStatus.FAILED, error)
 
 
-def _gatekeep(
-    deps: EngineDeps, runbook: Runbook, task_id: str, needs: list[str], state: RunState, run_id: str
-) -> dict[str, Any] | None:
-    """The update for a task that does not run (cancelled, skipped, `when` false), or None."""
-    verdict, reason = precheck(runbook, task_id, needs, state)
-    if verdict is Readiness.CANCEL:
-        return _conclude(deps, run_id, task_id, TaskStatus.CANCELLED, reason)
-    if verdict is Readiness.SKIP:
-        return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, reason)
+def _gatekeeper(deps: EngineDeps, runbook: Runbook, task_id: str, needs: list[str]) -> Gate:
+    """A node's gate: the update for a task that does not run (cancelled, skipped, `when`
+    false), or None. Built once per node: the task's checks are looked up once, not per run."""
+    check = checker(runbook, task_id, needs)
     when = runbook.task(task_id).when
-    if when is not None:
-        with deps.db.read() as session:
-            context = template_context(session, run_id=run_id)
-        try:
-            go = bool(evaluate(when, context, name=f"{task_id}.when"))
-        except TemplateError as exc:
-            return _fail(deps, runbook, run_id, task_id, str(exc))
-        if not go:
-            return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, f"when: {when} is false")
-    return None
+
+    def gate(state: RunState, run_id: str) -> dict[str, Any] | None:
+        verdict, reason = check(state)
+        if verdict is Readiness.CANCEL:
+            return _conclude(deps, run_id, task_id, TaskStatus.CANCELLED, reason)
+        if verdict is Readiness.SKIP:
+            return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, reason)
+        if when is not None:
+            with deps.db.read() as session:
+                context = template_context(session, run_id=run_id)
+            try:
+                go = bool(evaluate(when, context, name=f"{task_id}.when"))
+            except TemplateError as exc:
+                return _fail(deps, runbook, run_id, task_id, str(exc))
+            if not go:
+                reason = f"when: {when} is false"
+                return _conclude(deps, run_id, task_id, TaskStatus.SKIPPED, reason)
+        return None
+
+    return gate
 
 
 def _await_person(
@@ -193,6 +205,7 @@ def action_node(
     step = Step.of(task)
     templated = uses_templates(task.params)
     fixed: list[BaseModel] = []  # parameters without templates: validated once, kept here
+    gate = _gatekeeper(deps, runbook, task.id, needs)
 
     def params_for(run_id: str) -> BaseModel | str:
         """The executor's parameters for this run, or why they are not valid."""
@@ -221,7 +234,7 @@ def action_node(
         return params
 
     def body(state: RunState, run_id: str) -> dict[str, Any]:
-        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
+        skipped = gate(state, run_id)
         if skipped is not None:
             return skipped
         params = params_for(run_id)
@@ -259,8 +272,10 @@ def gate_node(
     needs: list[str],
     successors: list[str],
 ) -> Node:
+    gate = _gatekeeper(deps, runbook, task_id, needs)
+
     def body(state: RunState, run_id: str) -> dict[str, Any]:
-        skipped = _gatekeep(deps, runbook, task_id, needs, state, run_id)
+        skipped = gate(state, run_id)
         if skipped is not None:
             return skipped
         return _await_person(deps, runbook, run_id, task_id, kind)
@@ -275,9 +290,10 @@ def decision_node(
     if task.choose is None:
         return gate_node(deps, runbook, task.id, ItemKind.DECISION, needs, successors)
     choose = task.choose
+    gate = _gatekeeper(deps, runbook, task.id, needs)
 
     def body(state: RunState, run_id: str) -> dict[str, Any]:
-        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
+        skipped = gate(state, run_id)
         if skipped is not None:
             return skipped
         with deps.db.read() as session:
@@ -308,13 +324,23 @@ def pattern_node(
     deps: EngineDeps, runbook: Runbook, task: ActionTask, needs: list[str], successors: list[str]
 ) -> Node:
     """A catalog pattern: gated or autonomous by policy, verified, counted for promotion."""
+    gate = _gatekeeper(deps, runbook, task.id, needs)
 
     def body(state: RunState, run_id: str) -> dict[str, Any]:
-        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
+        skipped = gate(state, run_id)
         if skipped is not None:
             return skipped
-        end = PatternTask(deps, runbook, task, run_id).visit()
+        end = PatternTask(
+            deps,
+            runbook,
+            task,
+            run_id,
+            park_after=get_config()["configurable"].get(PARK_AFTER),
+            woken="until" in state.get("tasks", {}).get(task.id, {}),
+        ).visit()
         if end.status is TaskStatus.WAITING:
+            if end.until is not None:
+                return _park(deps, run_id, task.id, end.until, end.reason or "waiting")
             if end.fallback:
                 return _await_person(deps, runbook, run_id, task.id, ItemKind.FALLBACK)
             return _update(task.id, TaskStatus.WAITING)
@@ -327,9 +353,10 @@ def agent_node(
     deps: EngineDeps, runbook: Runbook, task: AgentTask, needs: list[str], successors: list[str]
 ) -> Node:
     """An AI agent: a finding for later tasks, or a person investigating by hand."""
+    gate = _gatekeeper(deps, runbook, task.id, needs)
 
     def body(state: RunState, run_id: str) -> dict[str, Any]:
-        skipped = _gatekeep(deps, runbook, task.id, needs, state, run_id)
+        skipped = gate(state, run_id)
         if skipped is not None:
             return skipped
         status = AgentStep(deps, task, run_id).visit()
