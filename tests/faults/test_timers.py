@@ -85,11 +85,17 @@ def test_a_parked_wait_is_a_scheduled_job_that_one_of_two_workers_runs_when_due(
         run_id = estate.declare(alice)
 
         def parked() -> bool:
-            tasks = {t["id"]: t["status"] for t in run_of(alice, run_id)["tasks"]}
-            return tasks.get("pause") == "waiting"
+            # The task parks in its node; the run is set waiting, and its wake-up deferred,
+            # once the graph has stopped: poll until all three are there.
+            run = run_of(alice, run_id)
+            tasks = {t["id"]: t["status"] for t in run["tasks"]}
+            return (
+                tasks.get("pause") == "waiting"
+                and run["run"]["status"] == "waiting"
+                and any(j["status"] == "todo" for j in timer_jobs(estate, run_id))
+            )
 
-        wait_for(parked, timeout=60, what="the run to park on its wait")
-        assert run_of(alice, run_id)["run"]["status"] == "waiting"
+        wait_for(parked, timeout=60, what="the run to park on its wait, its wake-up deferred")
         timeline = alice.get(f"/v1/runs/{run_id}/timeline").json()["events"]
         (waiting,) = [e for e in timeline if e["task_id"] == "pause" and e["status"] == "waiting"]
         due = datetime.fromisoformat(waiting["detail"]["until"])
