@@ -1,5 +1,5 @@
 """An action's intent and result as units (`store.action_steps`): on PostgreSQL one server
-function each (migration 0005), elsewhere the statements of the ledger, runs and audit.
+function each (migration 0005), on SQLite statements of their own.
 
 Both must write the same rows and events; the server functions must also check the fence,
 raise the same errors, and write nothing twice when a call is sent again after its answer
@@ -17,6 +17,7 @@ from sqlalchemy import text
 from baton.domain.status import TaskStatus
 from baton.errors import Fenced, NotFound
 from baton.store import action_ledger, action_steps, audit
+from baton.store import runs as run_store
 from baton.store.action_ledger import ActionEntry
 from baton.store.action_steps import Mark
 from baton.store.db import Database, create_db_engine, init_schema
@@ -156,6 +157,73 @@ def test_the_server_functions_write_what_the_statements_write(both: tuple[Databa
     ]
     assert on_sqlite["events"][-1][4]["$blob"]  # the big payload went to a blob
     assert on_sqlite["tasks"][0][1] == "succeeded" and on_sqlite["tasks"][2][3] == 2
+
+
+def test_sqlites_statements_mark_a_task_as_the_store_does(sqlite_store: Database):
+    """SQLite's units write the task's transitions with statements of their own: the same
+    rows and events as `runs.transition_task` (and `add_event`) for the same marks."""
+    db = sqlite_store
+    make_run(db, "run_a", tasks=3)
+    make_run(db, "run_b", tasks=3)
+    failed = Mark("t1", "automation:wait", TaskStatus.FAILED, "task", {"result": "failed"})
+    failed = failed._replace(output={"why": "ü"}, error="exit 1")
+    marks = [
+        (running("t0"), succeeded("t0")),
+        (running("t1", 2), failed),
+        (Mark("t2", "automation:wait", None, "step_started", {"step": "t2.verify"}), None),
+    ]
+    for start, end in marks:  # run_a: the units
+        entry = intent(db, start.task_id, attempt=start.attempt or 1, mark=start)
+        assert entry is not None
+        if end is not None:
+            finish(db, entry, end)
+    with db.write() as s:  # run_b: the store's functions, mark by mark
+        for start, end in marks:
+            for mark in (start, end) if end is not None else (start,):
+                if mark.status is None:
+                    run_store.add_event(
+                        s,
+                        run_id="run_b",
+                        task_id=mark.task_id,
+                        kind=mark.kind,
+                        actor=mark.actor,
+                        detail=mark.detail,
+                    )
+                    continue
+                run_store.transition_task(
+                    s,
+                    run_id="run_b",
+                    task_id=mark.task_id,
+                    status=mark.status,
+                    actor=mark.actor,
+                    output=mark.output,
+                    error=mark.error,
+                    attempt=mark.attempt,
+                    detail=mark.detail,
+                )
+
+    def marked(run_id: str) -> tuple[list[Any], list[Any]]:
+        with db.read() as s:
+            tasks = s.execute(
+                text(
+                    "SELECT task_id, status, actor, attempt, output, error,"
+                    " started_at IS NOT NULL, finished_at IS NOT NULL"
+                    " FROM task_executions WHERE run_id = :run ORDER BY task_id"
+                ),
+                {"run": run_id},
+            ).all()
+            events = [
+                (e.kind, e.actor, e.status, e.subjects["task"], e.payload)
+                for e in audit.events(s, run_id=run_id)
+                if e.kind != "run"
+            ]
+        return [(*t[:4], _json(t[4]), *t[5:]) for t in tasks], events
+
+    assert marked("run_a") == marked("run_b")
+    tasks, events = marked("run_a")
+    assert [t[1] for t in tasks] == ["succeeded", "failed", "pending"]
+    assert tasks[1][3] == 2 and tasks[1][4] == {"why": "ü"}
+    assert [e[2] for e in events] == ["running", "succeeded", "running", "failed", None]
 
 
 def test_a_repeated_transition_writes_no_second_event(db: Database):

@@ -11,11 +11,13 @@ from pydantic import BaseModel
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.incident import Incident
 from baton.domain.params import CommandParams
+from baton.domain.status import TaskStatus
 from baton.graph.actions import Step, perform
 from baton.runbooks.model import ActionTask
 from baton.runtime import Runtime
-from baton.store import action_ledger, audit
+from baton.store import action_ledger, action_steps, audit
 from baton.store import runs as run_store
+from baton.store.action_steps import Mark
 from baton.tools.executors.base import ExecutionContext
 from tests.conftest import runbook
 
@@ -70,15 +72,18 @@ def act(runtime: Runtime, run_id: str) -> None:
 
 def test_a_second_first_visit_changes_nothing(runtime: Runtime, run_id: str):
     def open_first() -> action_ledger.ActionEntry | None:
-        with runtime.db.begin() as conn:
-            return action_ledger.open_first(
-                conn,
-                run_id=run_id,
-                task_id="act",
-                executor="command",
-                idempotent=False,
-                invocation={"argv": ["true"]},
-            )
+        detail = {"idempotency_key": f"{run_id}:act:1"}
+        return action_steps.open_intent(
+            runtime.db,
+            run_id=run_id,
+            ledger_task="act",
+            attempt=1,
+            executor="command",
+            idempotent=False,
+            invocation={"argv": ["true"]},
+            mark=Mark("act", "automation:command", TaskStatus.RUNNING, "task", detail, 1),
+            first=True,
+        )
 
     first = open_first()
     assert first is not None and first.key == f"{run_id}:act:1"

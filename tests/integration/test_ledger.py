@@ -12,10 +12,13 @@ from pydantic import BaseModel
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.incident import Incident
 from baton.domain.params import CommandParams
+from baton.domain.status import TaskStatus
 from baton.graph.actions import Step, perform
 from baton.runbooks.model import ActionTask
 from baton.runtime import Runtime
-from baton.store import action_ledger
+from baton.store import action_ledger, action_steps
+from baton.store.action_ledger import ActionEntry
+from baton.store.action_steps import Mark
 from baton.tools.executors.base import ExecutionContext
 from tests.conftest import runbook
 
@@ -77,6 +80,24 @@ def attempt(
     )
 
 
+def died_mid_call(runtime: Runtime, run_id: str, *, idempotent: bool) -> ActionEntry:
+    """What a process that died mid-call leaves behind: the intent of attempt 1, the task
+    running, no result."""
+    detail = {"idempotency_key": f"{run_id}:act:1"}
+    entry = action_steps.open_intent(
+        runtime.db,
+        run_id=run_id,
+        ledger_task="act",
+        attempt=1,
+        executor="command",
+        idempotent=idempotent,
+        invocation={"argv": ["true"]},
+        mark=Mark("act", "automation:command", TaskStatus.RUNNING, "task", detail, 1),
+    )
+    assert entry is not None
+    return entry
+
+
 def test_a_completed_intent_is_never_repeated(runtime: Runtime, run_id: str):
     executor = CountingExecutor([ResultStatus.SUCCEEDED])
     for _ in range(3):  # the node re-run after a crash, twice
@@ -96,32 +117,14 @@ def test_an_exhausted_failure_is_reused_not_retried(runtime: Runtime, run_id: st
 
 
 def test_an_in_doubt_intent_is_reported_not_repeated(runtime: Runtime, run_id: str):
-    with runtime.db.write() as s:  # what a process that died mid-call leaves behind
-        action_ledger.record_intent(
-            s,
-            run_id=run_id,
-            task_id="act",
-            attempt=1,
-            executor="command",
-            idempotent=False,
-            invocation={"params": {"argv": ["true"]}},
-        )
+    died_mid_call(runtime, run_id, idempotent=False)
     executor = CountingExecutor([ResultStatus.SUCCEEDED])
     outcome = attempt(runtime, run_id, executor)
     assert outcome.in_doubt and executor.calls == []
 
 
 def test_intent_time_is_fixed_for_re_executions(runtime: Runtime, run_id: str, tmp_path: Path):
-    with runtime.db.write() as s:
-        entry = action_ledger.record_intent(
-            s,
-            run_id=run_id,
-            task_id="act",
-            attempt=1,
-            executor="command",
-            idempotent=True,
-            invocation={},
-        )
+    entry = died_mid_call(runtime, run_id, idempotent=True)
     executor = CountingExecutor([ResultStatus.SUCCEEDED])
     act = task().model_copy(update={"idempotent": True})
     outcome = attempt(runtime, run_id, executor, act)

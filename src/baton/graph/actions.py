@@ -149,6 +149,8 @@ def perform(
     timed = cast(Timed, executor) if _is_timed(type(executor)) else None
 
     def parked(entry: ActionEntry) -> datetime | None:
+        if timed is None or park_after is None:  # nothing can park: no context to build
+            return None
         return _parked(timed, park_after, params, _context(step, run_id, entry))
 
     if last is not None:
@@ -196,11 +198,9 @@ def perform(
 
 
 def _parked(
-    timed: Timed | None, park_after: float | None, params: BaseModel, ctx: ExecutionContext
+    timed: Timed, park_after: float, params: BaseModel, ctx: ExecutionContext
 ) -> datetime | None:
     """A timed action's due time if it is further ahead than the caller sleeps."""
-    if timed is None or park_after is None:
-        return None
     due = timed.due_at(params, ctx)
     return due if (due - utcnow()).total_seconds() > park_after else None
 

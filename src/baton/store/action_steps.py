@@ -5,8 +5,11 @@ task that goes on) and its audit event; the result is the ledger's result with t
 final status (or an event) and its audit event. Each commits as a whole, before the effect
 and after it.
 
-On SQLite (and anywhere not PostgreSQL) a unit is the statements of `action_ledger`, `runs`
-and `audit` in one `Database.begin()`. On PostgreSQL it is one call of a server function
+Every action makes both, so each dialect gets its cheapest form of the same writes. On
+SQLite a unit is one `Database.begin()` with positional statements written here (the
+store's general functions, named parameters and all, cost a tenth of an action: ADR 0003);
+`tests/integration/test_action_steps.py` holds them equal to what `action_ledger` and
+`runs.transition_task` write. On PostgreSQL it is one call of a server function
 (`baton_action_intent`, `baton_action_result`, migration 0005) that makes the same writes
 under the same rules and checks the run's fence itself: one statement and one round trip
 instead of BEGIN, a fence read, three or four statements and COMMIT in three (ADR 0004).
@@ -16,8 +19,8 @@ call is the transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from baton.domain.status import TaskStatus
 from baton.errors import NotFound
@@ -28,11 +31,10 @@ from baton.store.db import Database
 from baton.store.locks import FENCE
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     """What the task's record says with a ledger write: its transition to `status`, or,
     when `status` is None, an event `kind` of a task that goes on (a pattern's
-    verification, a failed attempt before its retry)."""
+    verification, a failed attempt before its retry). A tuple: every action makes two."""
 
     task_id: str
     actor: str
@@ -64,33 +66,68 @@ def open_intent(
     has ledger entries already (a retry, a crash), and then nothing is written: the caller
     reads `action_ledger.latest_entry` to decide.
     """
-    if db.engine.dialect.name != "postgresql":
-        with db.begin() as tx:
-            if first:
-                entry = action_ledger.open_first(
-                    tx,
-                    run_id=run_id,
-                    task_id=ledger_task,
-                    executor=executor,
-                    idempotent=idempotent,
-                    invocation=invocation,
-                )
-                if entry is None:
-                    return None
-            else:
-                entry = action_ledger.record_intent(
-                    tx,
-                    run_id=run_id,
-                    task_id=ledger_task,
-                    attempt=attempt,
-                    executor=executor,
-                    idempotent=idempotent,
-                    invocation=invocation,
-                )
-            _mark(tx, run_id, mark)
-        return entry
-    at = sql.now()
     key = action_ledger.ledger_key(run_id, ledger_task, attempt)
+    opened = _server_intent if db.engine.dialect.name == "postgresql" else _sqlite_intent
+    at = opened(
+        db, key, run_id, ledger_task, attempt, executor, idempotent, invocation, mark, first
+    )
+    if at is None:
+        return None
+    return ActionEntry(
+        key,
+        run_id,
+        ledger_task,
+        attempt,
+        executor,
+        idempotent,
+        invocation,
+        action_ledger.INTENT,
+        None,
+        at,
+        None,
+        0,
+    )
+
+
+def _sqlite_intent(
+    db: Database,
+    key: str,
+    run_id: str,
+    ledger_task: str,
+    attempt: int,
+    executor: str,
+    idempotent: bool,
+    invocation: dict[str, Any],
+    mark: Mark,
+    first: bool,
+) -> datetime | None:
+    """`open_intent` on SQLite: the time it stamped, or None if `first` found entries."""
+    with db.begin() as tx:
+        raw = _sqlite(tx)
+        at = sql.stamp(raw)
+        values = (key, run_id, ledger_task, attempt, executor, idempotent)
+        statement = _SQLITE_OPEN_FIRST if first else _SQLITE_OPEN
+        document = jsontext.plain(invocation)
+        if raw.dbapi.execute(statement, (*values, document, at.sqlite)).rowcount != 1:
+            return None  # only `first` can get here: a plain INSERT inserts or raises
+        _sqlite_mark(raw, run_id, mark, at)
+    return at.at
+
+
+def _server_intent(
+    db: Database,
+    key: str,
+    run_id: str,
+    ledger_task: str,
+    attempt: int,
+    executor: str,
+    idempotent: bool,
+    invocation: dict[str, Any],
+    mark: Mark,
+    first: bool,
+) -> datetime | None:
+    """`open_intent` on PostgreSQL: the time it stamped, or None if `first` found entries."""
+    at = sql.now()
     params = {
         **_fence(),
         "run": run_id,
@@ -104,23 +141,7 @@ def open_intent(
         "at": at.at.replace(tzinfo=None),
         **_marked(at, run_id, mark),
     }
-    row = _call(db, _INTENT, params)
-    if not row["opened"]:
-        return None
-    return ActionEntry(
-        key,
-        run_id,
-        ledger_task,
-        attempt,
-        executor,
-        idempotent,
-        invocation,
-        action_ledger.INTENT,
-        None,
-        at.at,
-        None,
-        0,
-    )
+    return at.at if _call(db, _INTENT, params)["opened"] else None
 
 
 def record_result(
@@ -130,8 +151,12 @@ def record_result(
     assert mark.attempt is None, "a result's transition keeps the attempt its intent set"
     if db.engine.dialect.name != "postgresql":
         with db.begin() as tx:
-            action_ledger.record_result(tx, entry=entry, result=result, text=text)
-            _mark(tx, entry.run_id, mark)
+            raw = _sqlite(tx)
+            at = sql.stamp(raw)
+            values = (text, at.sqlite, entry.run_id, entry.task_id, entry.attempt)
+            if raw.dbapi.execute(_SQLITE_RESULT, values).rowcount != 1:
+                raise LookupError(f"no ledger intent {entry.key}")
+            _sqlite_mark(raw, entry.run_id, mark, at)
         return
     at = sql.now()
     output = None
@@ -151,8 +176,42 @@ def record_result(
     _call(db, _RESULT, params)
 
 
+def _sqlite(tx: sql.Conn) -> sql.Raw:
+    assert type(tx) is sql.Raw, "Database.begin() on SQLite lends a sqlite3 connection"
+    return tx
+
+
+def _sqlite_mark(raw: sql.Raw, run_id: str, mark: Mark, at: sql.Stamp) -> None:
+    """The task's mark on SQLite: `runs.transition_task`'s update for the two transitions
+    an action makes (to `running` with its attempt, to its final status), then its event."""
+    status, task = mark.status, mark.task_id
+    if status is TaskStatus.RUNNING and mark.attempt is not None:
+        values: tuple[Any, ...] = (mark.actor, at.sqlite, mark.attempt, run_id, task)
+        moved = raw.dbapi.execute(_SQLITE_RUNNING, values).rowcount
+    elif status is not None and status.terminal and mark.attempt is None:
+        output = mark.output_text if mark.output_text is not None else jsontext.plain(mark.output)
+        values = (status.value, mark.actor, at.sqlite, output, mark.error, run_id, task)
+        moved = raw.dbapi.execute(_SQLITE_FINISH, values).rowcount
+    else:  # an event, or a transition no action makes
+        _mark(raw, run_id, mark)
+        return
+    if not moved:  # a repeat changes nothing; `transition_task` says whether the task exists
+        _mark(raw, run_id, mark)
+        return
+    payload = run_store.transition_payload(mark.detail, mark.error, mark.attempt)
+    audit.record(
+        raw,
+        actor=mark.actor,
+        kind="task",
+        status=status.value,
+        payload=payload,
+        run=run_id,
+        task=task,
+    )
+
+
 def _mark(tx: sql.Tx, run_id: str, mark: Mark) -> None:
-    """The task's mark, by the statements of `store.runs` (the path not on PostgreSQL)."""
+    """The task's mark, by the statements of `store.runs`."""
     if mark.status is None:
         run_store.add_event(
             tx,
@@ -224,4 +283,25 @@ _RESULT = (
     " CAST(:attempt AS integer), CAST(:result AS json), CAST(:at AS timestamp), :task,"
     " :status, :actor, CAST(:output AS json), :error, :kind, :blob_digest, :blob,"
     " CAST(:payload AS json), :head, :tail) AS done"
+)
+
+# SQLite's statements: what `action_ledger` and `runs.transition_task` write, positional.
+_SQLITE_OPEN = (
+    "INSERT INTO action_ledger (key, run_id, task_id, attempt, executor, idempotent,"
+    " invocation, state, result, intent_at, completed_at, reexecutions)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, 'intent', NULL, ?, NULL, 0)"
+)
+_SQLITE_OPEN_FIRST = _SQLITE_OPEN + " ON CONFLICT (run_id, task_id, attempt) DO NOTHING"
+_SQLITE_RESULT = (
+    "UPDATE action_ledger SET state = 'completed', result = ?,"
+    " completed_at = ? WHERE run_id = ? AND task_id = ? AND attempt = ?"
+)
+_SQLITE_RUNNING = (
+    "UPDATE task_executions SET status = 'running', actor = ?1, updated_at = ?2,"
+    " attempt = ?3, started_at = COALESCE(started_at, ?2)"
+    " WHERE run_id = ?4 AND task_id = ?5 AND NOT (status = 'running' AND attempt = ?3)"
+)
+_SQLITE_FINISH = (
+    "UPDATE task_executions SET status = ?1, actor = ?2, updated_at = ?3, finished_at = ?3,"
+    " output = ?4, error = ?5 WHERE run_id = ?6 AND task_id = ?7 AND status <> ?1"
 )

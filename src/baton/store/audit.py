@@ -151,6 +151,10 @@ _INSERT = (
     " pattern_id, status, payload, prev_hash, hash) VALUES (:seq, :at, :actor, :kind,"
     " :incident, :run, :task, :item, :pattern, :status, :payload, :prev_hash, :hash)"
 )
+_INSERT_SQLITE = (
+    "INSERT INTO audit_events (seq, at, actor, kind, incident_id, run_id, task_id, item_id,"
+    " pattern_id, status, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _BLOB = (
     "INSERT INTO audit_blobs (digest, body) VALUES (:digest, :body) ON CONFLICT (digest) DO NOTHING"
 )
@@ -241,13 +245,19 @@ def _link(
         seq, at.rfc3339, actor, kind, incident, item, pattern, run, task, status, text
     )
     event_hash = chain_hash(prev, canonical)
+    if raw is not None:  # SQLite, the per-task hot path: positional
+        # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (the hashed time, reformatted) and the
+        # canonical JSON as it is (it is valid JSON).
+        row = (seq, at.sqlite, actor, kind, incident, run, task, item, pattern, status, text)
+        raw.dbapi.execute(_INSERT_SQLITE, (*row, prev, event_hash))
+        raw.audit_head = (seq, event_hash)
+        return seq, at.at, body, prev, event_hash
     sqlite = conn.dialect.name == "sqlite"
     sql.execute(
         conn,
         _INSERT,
         {
             "seq": seq,
-            # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff': the hashed time, reformatted.
             "at": at.sqlite if sqlite else sql.when(conn, at.at),
             "actor": actor,
             "kind": kind,
@@ -257,14 +267,11 @@ def _link(
             "item": item,
             "pattern": pattern,
             "status": status,
-            # Canonical JSON is valid JSON: SQLite stores it as it is.
             "payload": text if sqlite else sql.document(conn, body),
             "prev_hash": prev,
             "hash": event_hash,
         },
     )
-    if raw:
-        raw.audit_head = (seq, event_hash)
     return seq, at.at, body, prev, event_hash
 
 

@@ -70,8 +70,12 @@ class RunLocks:
     @contextmanager
     def hold(self, run_id: str, *, timeout: float | None = None) -> Iterator[None]:
         """Hold the run's lock, waiting up to `timeout` seconds for another holder."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._path(run_id), os.O_RDWR | os.O_CREAT, 0o600)
+        path = self._path(run_id)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # the first lock of this home (or its directory went)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             for _ in waiting(self.timeout if timeout is None else timeout, _busy(run_id)):
                 try:
