@@ -101,10 +101,7 @@ Perform = Callable[..., actions.Performed]
 def _open(raw: Any) -> tuple[Any, datetime, str, str]:
     """BEGIN IMMEDIATE, the chain head, one timestamp: what every hot transaction starts with."""
     c = raw.dbapi
-    c.execute("BEGIN IMMEDIATE")
-    version = c.execute("PRAGMA data_version").fetchone()[0]
-    if version != raw.data_version:
-        raw.audit_head, raw.data_version = None, version
+    c.execute("BEGIN IMMEDIATE")  # the head cached as Baton caches it (one writer here)
     if raw.audit_head is None:
         head = c.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
         raw.audit_head = tuple(head.fetchone())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from baton.domain.incident import Incident
 from baton.errors import Forbidden
 from baton.runtime import Runtime
 from baton.store import audit
+from baton.store.db import open_database
 from tests.conftest import runbook
 from tests.integration.test_engine import REQ, pending, two_gates
 
@@ -160,3 +162,40 @@ def test_a_cached_chain_head_never_goes_stale(runtime: Runtime):
         verdict = audit.verify(s)
         assert [e.payload["n"] for e in audit.events(s)] == [1, 2, 3, 4]
     assert verdict.ok and verdict.events == 4
+
+
+def test_a_head_cached_by_another_process_is_found_stale_and_the_chain_goes_on(
+    runtime: Runtime,
+):
+    """Two processes on one home, each caching the head on its hot-path connection."""
+    other = open_database(runtime.settings)
+    try:
+        for n, db in enumerate([runtime.db, other, runtime.db, other, other, runtime.db]):
+            with db.begin() as conn:
+                audit.append(conn, actor="system", kind="recovery", payload={"n": n}, run=None)
+    finally:
+        other.close()
+    with runtime.db.read() as s:
+        verdict = audit.verify(s)
+        assert [e.payload["n"] for e in audit.events(s)] == list(range(6))
+    assert verdict.ok
+
+
+def test_a_refused_append_is_an_error_not_a_retry(runtime: Runtime):
+    """A constraint that refuses the event itself (not a stale head) is raised as it is."""
+    with runtime.db.begin() as conn:
+        audit.append(conn, actor="system", kind="recovery", payload={}, run=None)
+    with runtime.db.write() as s:
+        s.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON audit_events WHEN NEW.kind = 'refused'"
+                " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+    with pytest.raises(sqlite3.IntegrityError, match="refused"), runtime.db.begin() as conn:
+        audit.append(conn, actor="system", kind="refused", payload={}, run=None)
+    with runtime.db.begin() as conn:
+        audit.append(conn, actor="system", kind="recovery", payload={}, run=None)
+    with runtime.db.read() as s:
+        verdict = audit.verify(s)
+    assert verdict.ok and verdict.events == 2

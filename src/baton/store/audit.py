@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -228,36 +229,33 @@ def _link(
         return _link_on_server(
             conn, actor, kind, status, body, text, incident, run, task, item, pattern, needed
         )
-    raw = conn if isinstance(conn, sql.Raw) else None
-    head = raw.audit_head if raw else None  # set by appends earlier in this transaction
-    if head is None:
-        if conn.dialect.name == "postgresql":
-            # SQLite's write lock serialises appends; PostgreSQL needs this one (released at
-            # commit) so two transactions never read the same head. The head is read by a
-            # statement of its own: under READ COMMITTED a statement reads the snapshot
-            # taken when it starts, so only one after the lock sees the holder's append.
-            sql.execute(conn, _LOCK, {})
-        found = sql.first(conn, _HEAD, {})
-        head = (found["seq"], found["hash"]) if found else (0, GENESIS)
-    seq, prev = head[0] + 1, head[1]
     at = sql.stamp(conn)
+    if isinstance(conn, sql.Raw):  # SQLite's hot path: the head cached, the row positional
+        cached = conn.audit_head
+        head = cached if cached is not None else _head(conn)
+        subjects = (incident, item, pattern, run, task)
+        try:
+            link = _insert_sqlite(conn, head, at, actor, kind, status, text, subjects)
+        except sqlite3.IntegrityError:
+            fresh = _head(conn)
+            if fresh == head:  # not a stale head: some other constraint
+                raise
+            link = _insert_sqlite(conn, fresh, at, actor, kind, status, text, subjects)
+        conn.audit_head = (link[0], link[2])
+        return link[0], at.at, body, link[1], link[2]
+    seq, prev = _head(conn)
+    seq += 1
     canonical = _canonical(
         seq, at.rfc3339, actor, kind, incident, item, pattern, run, task, status, text
     )
     event_hash = chain_hash(prev, canonical)
-    if raw is not None:  # SQLite, the per-task hot path: positional
-        # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (the hashed time, reformatted) and the
-        # canonical JSON as it is (it is valid JSON).
-        row = (seq, at.sqlite, actor, kind, incident, run, task, item, pattern, status, text)
-        raw.dbapi.execute(_INSERT_SQLITE, (*row, prev, event_hash))
-        raw.audit_head = (seq, event_hash)
-        return seq, at.at, body, prev, event_hash
     sqlite = conn.dialect.name == "sqlite"
     sql.execute(
         conn,
         _INSERT,
         {
             "seq": seq,
+            # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff': the hashed time, reformatted.
             "at": at.sqlite if sqlite else sql.when(conn, at.at),
             "actor": actor,
             "kind": kind,
@@ -267,6 +265,7 @@ def _link(
             "item": item,
             "pattern": pattern,
             "status": status,
+            # Canonical JSON is valid JSON: SQLite stores it as it is.
             "payload": text if sqlite else sql.document(conn, body),
             "prev_hash": prev,
             "hash": event_hash,
@@ -308,6 +307,42 @@ def server_event(
         "head": head,
         "tail": tail,
     }
+
+
+def _head(conn: sql.Conn) -> tuple[int, str]:
+    """The chain's head: (seq, hash) of its last event, or (0, GENESIS)."""
+    if conn.dialect.name == "postgresql":
+        # SQLite's write lock serialises appends; PostgreSQL needs this one (released at
+        # commit) so two transactions never read the same head. The head is read by a
+        # statement of its own: under READ COMMITTED a statement reads the snapshot
+        # taken when it starts, so only one after the lock sees the holder's append.
+        sql.execute(conn, _LOCK, {})
+    found = sql.first(conn, _HEAD, {})
+    return (found["seq"], found["hash"]) if found else (0, GENESIS)
+
+
+def _insert_sqlite(
+    raw: sql.Raw,
+    head: tuple[int, str],
+    at: sql.Stamp,
+    actor: str,
+    kind: str,
+    status: str | None,
+    text: str,
+    subjects: tuple[str | None, str | None, str | None, str | None, str | None],
+) -> tuple[int, str, str]:
+    """The link after `head` on SQLite; (seq, prev_hash, hash). SQLite keeps the hashed time
+    reformatted ('YYYY-MM-DD HH:MM:SS.ffffff') and the canonical JSON as it is (valid JSON).
+    `sqlite3.IntegrityError` if `head` is stale: its next sequence number is taken."""
+    seq, prev = head[0] + 1, head[1]
+    incident, item, pattern, run, task = subjects
+    canonical = _canonical(
+        seq, at.rfc3339, actor, kind, incident, item, pattern, run, task, status, text
+    )
+    event_hash = chain_hash(prev, canonical)
+    row = (seq, at.sqlite, actor, kind, incident, run, task, item, pattern, status, text)
+    raw.dbapi.execute(_INSERT_SQLITE, (*row, prev, event_hash))
+    return seq, prev, event_hash
 
 
 def _link_on_server(

@@ -462,15 +462,10 @@ class _Transaction:
         raw = self._raw = self._db._borrow()
         try:
             raw.dbapi.execute("BEGIN IMMEDIATE")
-            raw.stamp = None
-            # The chain head this connection appended last stays valid unless another
-            # connection has committed since: SQLite's data_version says exactly that.
-            version = raw.dbapi.execute("PRAGMA data_version").fetchone()[0]
         except BaseException:
             self._abort()
             raise
-        if version != raw.data_version:
-            raw.audit_head, raw.data_version = None, version
+        raw.stamp = None
         return raw
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:

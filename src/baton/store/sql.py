@@ -34,8 +34,9 @@ class Raw:
         self.dbapi = dbapi
         self.dialect = dialect
         self.audit_head: tuple[int, str] | None = None
-        """The audit chain's head as this connection last appended it (None: unknown)."""
-        self.data_version: int | None = None
+        """The audit chain's head as this connection last appended it (None: unknown).
+        Another connection may have appended since: the next append finds its sequence
+        number taken and reads the head (`audit._link`), so the head is never read first."""
         self.stamp: Stamp | None = None
         """The time of the current transaction's rows (see `stamp`); reset at BEGIN."""
 

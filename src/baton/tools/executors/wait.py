@@ -53,7 +53,8 @@ class WaitExecutor:
         p = require_params(params, WaitParams)
         due_at = ctx.intent_at + timedelta(seconds=p.seconds)
         due = due_at.isoformat()
-        remaining = max((self.due_at(params, ctx) - self._clock()).total_seconds(), 0.0)
+        ends = due_at if ctx.timeout is None else self.due_at(p, ctx)
+        remaining = max((ends - self._clock()).total_seconds(), 0.0)
         invocation = {"seconds": p.seconds, "due_at": due, "timeout": ctx.timeout}
         if remaining > 0:
             self._sleep(remaining)
