@@ -70,24 +70,28 @@ def act(runtime: Runtime, run_id: str) -> None:
     assert outcome.ok
 
 
-def test_a_second_first_visit_changes_nothing(runtime: Runtime, run_id: str):
-    def open_first() -> action_ledger.ActionEntry | None:
-        detail = {"idempotency_key": f"{run_id}:act:1"}
-        return action_steps.open_intent(
-            runtime.db,
-            run_id=run_id,
-            ledger_task="act",
-            attempt=1,
-            executor="command",
-            idempotent=False,
-            invocation={"argv": ["true"]},
-            mark=Mark("act", "automation:command", TaskStatus.RUNNING, "task", detail, 1),
-            first=True,
-        )
+def open_act(
+    runtime: Runtime, run_id: str, *, idempotent: bool = False, first: bool = False
+) -> action_ledger.ActionEntry | None:
+    """The intent of task `act`'s attempt 1 with its `running` mark, as `perform` opens it."""
+    detail = {"idempotency_key": f"{run_id}:act:1"}
+    return action_steps.open_intent(
+        runtime.db,
+        run_id=run_id,
+        ledger_task="act",
+        attempt=1,
+        executor="command",
+        idempotent=idempotent,
+        invocation={"argv": ["true"]},
+        mark=Mark("act", "automation:command", TaskStatus.RUNNING, "task", detail, 1),
+        first=first,
+    )
 
-    first = open_first()
+
+def test_a_second_first_visit_changes_nothing(runtime: Runtime, run_id: str):
+    first = open_act(runtime, run_id, first=True)
     assert first is not None and first.key == f"{run_id}:act:1"
-    assert open_first() is None
+    assert open_act(runtime, run_id, first=True) is None
     with runtime.db.read() as s:
         (entry,) = action_ledger.entries(s, run_id=run_id)
     assert entry.intent_at == first.intent_at and entry.state == action_ledger.INTENT

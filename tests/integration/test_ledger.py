@@ -12,15 +12,14 @@ from pydantic import BaseModel
 from baton.domain.envelope import ActionResult, ResultStatus
 from baton.domain.incident import Incident
 from baton.domain.params import CommandParams
-from baton.domain.status import TaskStatus
 from baton.graph.actions import Step, perform
 from baton.runbooks.model import ActionTask
 from baton.runtime import Runtime
-from baton.store import action_ledger, action_steps
+from baton.store import action_ledger
 from baton.store.action_ledger import ActionEntry
-from baton.store.action_steps import Mark
 from baton.tools.executors.base import ExecutionContext
 from tests.conftest import runbook
+from tests.integration.test_hot_path import open_act
 
 REQ = "human:requester"
 
@@ -83,17 +82,7 @@ def attempt(
 def died_mid_call(runtime: Runtime, run_id: str, *, idempotent: bool) -> ActionEntry:
     """What a process that died mid-call leaves behind: the intent of attempt 1, the task
     running, no result."""
-    detail = {"idempotency_key": f"{run_id}:act:1"}
-    entry = action_steps.open_intent(
-        runtime.db,
-        run_id=run_id,
-        ledger_task="act",
-        attempt=1,
-        executor="command",
-        idempotent=idempotent,
-        invocation={"argv": ["true"]},
-        mark=Mark("act", "automation:command", TaskStatus.RUNNING, "task", detail, 1),
-    )
+    entry = open_act(runtime, run_id, idempotent=idempotent)
     assert entry is not None
     return entry
 

@@ -19,7 +19,6 @@ call is the transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from baton.domain.status import TaskStatus
@@ -67,12 +66,33 @@ def open_intent(
     reads `action_ledger.latest_entry` to decide.
     """
     key = action_ledger.ledger_key(run_id, ledger_task, attempt)
-    opened = _server_intent if db.engine.dialect.name == "postgresql" else _sqlite_intent
-    at = opened(
-        db, key, run_id, ledger_task, attempt, executor, idempotent, invocation, mark, first
-    )
-    if at is None:
-        return None
+    if db.engine.dialect.name == "postgresql":
+        stamp = sql.now()
+        params = {
+            **_fence(),
+            "run": run_id,
+            "ledger_task": ledger_task,
+            "attempt": attempt,
+            "first": first,
+            "key": key,
+            "executor": executor,
+            "idempotent": idempotent,
+            "invocation": jsontext.plain(invocation),
+            "at": stamp.at.replace(tzinfo=None),
+            **_marked(stamp, run_id, mark),
+        }
+        if not _call(db, _INTENT, params)["opened"]:
+            return None  # `first` found entries
+    else:
+        with db.begin() as tx:
+            raw = _sqlite(tx)
+            stamp = sql.stamp(raw)
+            values = (key, run_id, ledger_task, attempt, executor, idempotent)
+            statement = _SQLITE_OPEN_FIRST if first else _SQLITE_OPEN
+            document = jsontext.plain(invocation)
+            if raw.dbapi.execute(statement, (*values, document, stamp.sqlite)).rowcount != 1:
+                return None  # only `first` gets here: a plain INSERT inserts or raises
+            _sqlite_mark(raw, run_id, mark, stamp)
     return ActionEntry(
         key,
         run_id,
@@ -83,65 +103,10 @@ def open_intent(
         invocation,
         action_ledger.INTENT,
         None,
-        at,
+        stamp.at,
         None,
         0,
     )
-
-
-def _sqlite_intent(
-    db: Database,
-    key: str,
-    run_id: str,
-    ledger_task: str,
-    attempt: int,
-    executor: str,
-    idempotent: bool,
-    invocation: dict[str, Any],
-    mark: Mark,
-    first: bool,
-) -> datetime | None:
-    """`open_intent` on SQLite: the time it stamped, or None if `first` found entries."""
-    with db.begin() as tx:
-        raw = _sqlite(tx)
-        at = sql.stamp(raw)
-        values = (key, run_id, ledger_task, attempt, executor, idempotent)
-        statement = _SQLITE_OPEN_FIRST if first else _SQLITE_OPEN
-        document = jsontext.plain(invocation)
-        if raw.dbapi.execute(statement, (*values, document, at.sqlite)).rowcount != 1:
-            return None  # only `first` can get here: a plain INSERT inserts or raises
-        _sqlite_mark(raw, run_id, mark, at)
-    return at.at
-
-
-def _server_intent(
-    db: Database,
-    key: str,
-    run_id: str,
-    ledger_task: str,
-    attempt: int,
-    executor: str,
-    idempotent: bool,
-    invocation: dict[str, Any],
-    mark: Mark,
-    first: bool,
-) -> datetime | None:
-    """`open_intent` on PostgreSQL: the time it stamped, or None if `first` found entries."""
-    at = sql.now()
-    params = {
-        **_fence(),
-        "run": run_id,
-        "ledger_task": ledger_task,
-        "attempt": attempt,
-        "first": first,
-        "key": key,
-        "executor": executor,
-        "idempotent": idempotent,
-        "invocation": jsontext.plain(invocation),
-        "at": at.at.replace(tzinfo=None),
-        **_marked(at, run_id, mark),
-    }
-    return at.at if _call(db, _INTENT, params)["opened"] else None
 
 
 def record_result(
