@@ -282,7 +282,7 @@ def _settle(
         }
         kind = "step_result" if final else "attempt_failed"
         mark = Mark(step.task_id, step.actor, None, kind, detail)
-    action_steps.record_result(deps.db, entry=entry, result=stored, text=stored_text, mark=mark)
+    action_steps.record_result(deps.db, entry=entry, text=stored_text, mark=mark)
     return final
 
 

@@ -109,10 +109,8 @@ def open_intent(
     )
 
 
-def record_result(
-    db: Database, *, entry: ActionEntry, result: dict[str, Any], text: str, mark: Mark
-) -> None:
-    """Complete `entry` with `result` (`text` is its JSON text) and the task's mark."""
+def record_result(db: Database, *, entry: ActionEntry, text: str, mark: Mark) -> None:
+    """Complete `entry` with the result whose JSON text is `text`, and the task's mark."""
     assert mark.attempt is None, "a result's transition keeps the attempt its intent set"
     if db.engine.dialect.name != "postgresql":
         with db.begin() as tx:
